@@ -1,0 +1,15 @@
+//! Schema history of canyu. Each migration is a frozen snapshot: it names its tables and
+//! columns with its own `DeriveIden` enums and never imports the application crate.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,178 @@
+use std::{future::Future, pin::Pin};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use uuid::Uuid;
+
+use super::{Role, repo};
+use crate::{error::ApiError, state::AppState};
+
+/// Any signed-in caller whose access token is valid and not revoked.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub id: Uuid,
+    pub role: Role,
+    pub org_unit: Option<String>,
+    pub jti: Uuid,
+    pub expires_at: i64,
+}
+
+/// A resident (mini-program user).
+#[derive(Debug, Clone)]
+pub struct CurrentResident(pub Identity);
+
+/// A staff member or district administrator whose account is still enabled.
+#[derive(Debug, Clone)]
+pub struct CurrentStaff {
+    pub id: Uuid,
+    pub org_unit: String,
+    pub is_admin: bool,
+}
+
+/// A district administrator.
+#[derive(Debug, Clone)]
+pub struct RequireAdmin(pub CurrentStaff);
+
+impl CurrentStaff {
+    /// Staff act inside their own org unit; administrators act anywhere.
+    pub fn may_act_in(&self, org_unit: &str) -> bool {
+        self.is_admin || self.org_unit == org_unit
+    }
+
+    pub fn ensure_org_unit(&self, org_unit: &str) -> Result<(), ApiError> {
+        if self.may_act_in(org_unit) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "org_unit_forbidden",
+                "只能处理本单位的事项",
+            ))
+        }
+    }
+}
+
+pub(crate) fn revoked_key(jti: Uuid) -> String {
+    format!("auth:revoked:{jti}")
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("token_missing", "请先登录"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("token_invalid", "登录凭证无效，请重新登录"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(ApiError::unauthorized(
+            "token_invalid",
+            "登录凭证无效，请重新登录",
+        )),
+    }
+}
+
+async fn identify(state: &AppState, token: &str) -> Result<Identity, ApiError> {
+    let claims = state.tokens.verify(token)?;
+    if state.cache.get(&revoked_key(claims.jti)).await.is_some() {
+        return Err(ApiError::unauthorized(
+            "token_revoked",
+            "已退出登录，请重新登录",
+        ));
+    }
+    Ok(Identity {
+        id: claims.sub,
+        role: claims.role,
+        org_unit: claims.org_unit,
+        jti: claims.jti,
+        expires_at: claims.exp,
+    })
+}
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+impl FromRequest for Identity {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = state(req).and_then(|s| Ok((s, bearer(req)?)));
+        Box::pin(async move {
+            let (state, token) = found?;
+            identify(&state, &token).await
+        })
+    }
+}
+
+impl FromRequest for CurrentResident {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let identity = Identity::from_request(req, payload);
+        Box::pin(async move {
+            let identity = identity.await?;
+            if identity.role != Role::Resident {
+                return Err(ApiError::forbidden("resident_only", "此功能仅供居民使用"));
+            }
+            Ok(CurrentResident(identity))
+        })
+    }
+}
+
+impl FromRequest for CurrentStaff {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let identity = Identity::from_request(req, payload);
+        let state = state(req);
+        Box::pin(async move {
+            let identity = identity.await?;
+            if identity.role == Role::Resident {
+                return Err(ApiError::forbidden("staff_only", "此功能仅供工作人员使用"));
+            }
+            // A disabled account loses access at once, not when its token expires.
+            let staff = repo::find_staff(&state?.db, identity.id)
+                .await?
+                .filter(|s| !s.disabled)
+                .ok_or_else(|| {
+                    ApiError::unauthorized("token_revoked", "账号已停用，请联系管理员")
+                })?;
+            let org_unit = identity.org_unit.unwrap_or_default();
+            Ok(CurrentStaff {
+                id: staff.id,
+                org_unit,
+                is_admin: staff.role == Role::Admin.as_str(),
+            })
+        })
+    }
+}
+
+impl FromRequest for RequireAdmin {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let staff = CurrentStaff::from_request(req, payload);
+        Box::pin(async move {
+            let staff = staff.await?;
+            if !staff.is_admin {
+                return Err(ApiError::forbidden(
+                    "admin_only",
+                    "此功能仅限区级管理员使用",
+                ));
+            }
+            Ok(RequireAdmin(staff))
+        })
+    }
+}

@@ -1,0 +1,76 @@
+use std::time::Duration;
+
+use redis::{
+    AsyncCommands, Client, SetExpiry, SetOptions,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
+use super::CacheError;
+
+impl From<redis::RedisError> for CacheError {
+    fn from(e: redis::RedisError) -> Self {
+        CacheError(e.to_string())
+    }
+}
+
+/// Redis through a connection manager that reconnects by itself. Short timeouts: a slow or
+/// absent Redis must cost a request milliseconds, not seconds, before it falls back.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl RedisStore {
+    pub fn connect_lazy(url: &str) -> Result<Self, CacheError> {
+        let client = Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        Ok(Self {
+            conn: client.get_connection_manager_lazy(config)?,
+        })
+    }
+
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut c).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let mut c = self.conn.clone();
+        Ok(c.get(key).await?)
+    }
+
+    pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        let _: () = c.pset_ex(key, value, millis(ttl)).await?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        let _: () = c.del(key).await?;
+        Ok(())
+    }
+
+    pub async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let mut c = self.conn.clone();
+        let opts = SetOptions::default()
+            .conditional_set(redis::ExistenceCheck::NX)
+            .with_expiration(SetExpiry::PX(millis(ttl)));
+        let stored: Option<String> = c.set_options(key, value, opts).await?;
+        Ok(stored.is_some())
+    }
+}

@@ -1,0 +1,255 @@
+//! Settings: defaults in code, then an optional `canyu.toml`, then `CANYU_*` environment
+//! variables. Secrets are wrapped in [`Secret`] so that `Debug` (and so every log line)
+//! shows `***` instead of the value.
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A value that must never be printed.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub env: Environment,
+    pub host: String,
+    pub port: u16,
+    /// Where the embedded default keeps its SQLite file and generated JWT secret.
+    pub data_dir: PathBuf,
+    /// Empty means the embedded SQLite database at `<data_dir>/canyu.db`.
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// Empty means the in-process cache.
+    pub redis_url: String,
+    pub cache_prefix: String,
+    pub jwt_secret: Option<Secret>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    /// `None` means: on in development, off in production.
+    pub dev_login: Option<bool>,
+    pub wechat_appid: String,
+    pub wechat_secret: Option<Secret>,
+    pub wechat_base_url: String,
+    pub wechat_timeout_ms: u64,
+    pub body_limit_bytes: usize,
+    /// `username:password` of a district administrator created on start when absent.
+    pub bootstrap_admin: Option<Secret>,
+    pub log_format: LogFormat,
+    pub shutdown_timeout_secs: u64,
+    pub workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            host: "127.0.0.1".into(),
+            port: 8080,
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            database_max_connections: 10,
+            redis_url: String::new(),
+            cache_prefix: "canyu:".into(),
+            jwt_secret: None,
+            access_token_ttl_secs: 2 * 60 * 60,
+            refresh_token_ttl_days: 30,
+            dev_login: None,
+            wechat_appid: String::new(),
+            wechat_secret: None,
+            wechat_base_url: "https://api.weixin.qq.com".into(),
+            wechat_timeout_ms: 5_000,
+            body_limit_bytes: 256 * 1024,
+            bootstrap_admin: None,
+            log_format: LogFormat::Text,
+            shutdown_timeout_secs: 30,
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("refusing to start in production: {0}")]
+    Unsafe(String),
+}
+
+impl Settings {
+    /// Defaults, then `canyu.toml` (or the file named by `CANYU_CONFIG`), then `CANYU_*`.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("CANYU_CONFIG").unwrap_or_else(|_| "canyu.toml".into());
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("CANYU_").ignore(&["config"]))
+            .extract::<Settings>()
+            .map(Settings::normalised)
+            .map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
+    /// An empty secret in the environment (`CANYU_JWT_SECRET=`) means "not set".
+    fn normalised(mut self) -> Self {
+        for secret in [
+            &mut self.jwt_secret,
+            &mut self.wechat_secret,
+            &mut self.bootstrap_admin,
+        ] {
+            if secret
+                .as_ref()
+                .is_some_and(|s| s.expose().trim().is_empty())
+            {
+                *secret = None;
+            }
+        }
+        self
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    pub fn dev_login_enabled(&self) -> bool {
+        self.dev_login.unwrap_or(!self.is_production())
+    }
+
+    pub fn wechat_timeout(&self) -> Duration {
+        Duration::from_millis(self.wechat_timeout_ms)
+    }
+
+    pub fn uses_embedded_database(&self) -> bool {
+        self.database_url.trim().is_empty()
+    }
+
+    pub fn effective_database_url(&self) -> String {
+        if self.uses_embedded_database() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("canyu.db").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The checks that keep an unsafe configuration from ever serving residents.
+    pub fn check_production(&self) -> Result<(), ConfigError> {
+        if !self.is_production() {
+            return Ok(());
+        }
+        let mut problems = Vec::new();
+        match &self.jwt_secret {
+            None => problems.push("CANYU_JWT_SECRET is not set".to_owned()),
+            Some(s) if s.expose().len() < 32 => {
+                problems.push("CANYU_JWT_SECRET is shorter than 32 bytes".to_owned())
+            }
+            Some(_) => {}
+        }
+        if self.dev_login_enabled() {
+            problems.push("CANYU_DEV_LOGIN must be off".to_owned());
+        }
+        if self.wechat_appid.trim().is_empty() {
+            problems.push("CANYU_WECHAT_APPID is not set".to_owned());
+        }
+        if self
+            .wechat_secret
+            .as_ref()
+            .is_none_or(|s| s.expose().is_empty())
+        {
+            problems.push("CANYU_WECHAT_SECRET is not set".to_owned());
+        }
+        if self.uses_embedded_database() || !self.database_url.starts_with("postgres") {
+            problems.push("CANYU_DATABASE_URL must be a postgres:// URL".to_owned());
+        }
+        if self.redis_url.trim().is_empty() {
+            problems.push("CANYU_REDIS_URL is not set".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Unsafe(problems.join("; ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production() -> Settings {
+        Settings {
+            env: Environment::Production,
+            jwt_secret: Some(Secret::new("x".repeat(32))),
+            wechat_appid: "wx123".into(),
+            wechat_secret: Some(Secret::new("s")),
+            database_url: "postgres://db/canyu".into(),
+            redis_url: "redis://cache".into(),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_production_configuration_is_accepted() {
+        assert!(production().check_production().is_ok());
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        let s = Settings {
+            jwt_secret: Some(Secret::new("short")),
+            ..production()
+        };
+        let err = s.check_production().unwrap_err().to_string();
+        assert!(err.contains("shorter than 32"), "{err}");
+    }
+
+    #[test]
+    fn dev_login_is_off_by_default_in_production_only() {
+        assert!(!production().dev_login_enabled());
+        assert!(Settings::default().dev_login_enabled());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = production();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains(&"x".repeat(32)));
+    }
+}

@@ -1,0 +1,36 @@
+//! Connecting to the database and bringing its schema up to date.
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+use crate::config::Settings;
+
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    if settings.uses_embedded_database() {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create {}: {e}",
+                settings.data_dir.display()
+            ))
+        })?;
+    }
+    let url = settings.effective_database_url();
+    let mut opts = ConnectOptions::new(url.clone());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5));
+    if url.starts_with("sqlite") {
+        // One connection: SQLite has one writer, and a single connection turns would-be
+        // "database is locked" errors into an orderly queue.
+        opts.max_connections(1);
+    } else {
+        opts.max_connections(settings.database_max_connections);
+    }
+    Database::connect(opts).await
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}

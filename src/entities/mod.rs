@@ -1,0 +1,6 @@
+//! sea-orm entities: the tables as the code sees them. No logic here.
+
+pub mod org_units;
+pub mod refresh_tokens;
+pub mod residents;
+pub mod staff;

@@ -1,0 +1,174 @@
+//! Building and running the service. `Application::build` binds the listener first, so tests
+//! can ask for port 0 and read the port back.
+
+use std::{net::TcpListener, path::Path, sync::Arc, time::Duration};
+
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use anyhow::Context;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use rand::RngCore;
+use sea_orm::DatabaseConnection;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    accounts, auth,
+    auth::tokens::TokenKeys,
+    cache::Cache,
+    config::{Secret, Settings},
+    db, extract, health, openapi, org_units,
+    state::AppState,
+    telemetry,
+    wechat::WechatClient,
+};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.check_production()?;
+        let db = db::connect(&settings)
+            .await
+            .context("cannot connect to the database")?;
+        db::migrate(&db)
+            .await
+            .context("database migration failed")?;
+        Self::build_with_db(settings, db).await
+    }
+
+    /// For callers that already hold a migrated database.
+    pub async fn build_with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        settings.check_production()?;
+        let cache = if settings.redis_url.trim().is_empty() {
+            Cache::in_process(&settings.cache_prefix)
+        } else {
+            Cache::redis(&settings.redis_url, &settings.cache_prefix)
+                .context("invalid CANYU_REDIS_URL")?
+        };
+        let secret = match &settings.jwt_secret {
+            Some(s) => s.clone(),
+            None => load_or_create_secret(&settings.data_dir)?,
+        };
+        let tokens = TokenKeys::new(secret.expose().as_bytes(), settings.access_token_ttl_secs);
+        let wechat = WechatClient::new(&settings).context("cannot build the HTTP client")?;
+        if let Some(spec) = &settings.bootstrap_admin {
+            accounts::service::ensure_bootstrap_admin(&db, spec.expose()).await?;
+        }
+
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+            .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
+        let port = listener.local_addr()?.port();
+        tracing::info!(
+            port,
+            database = %db.get_database_backend().as_str(),
+            cache = cache.kind(),
+            dev_login = settings.dev_login_enabled(),
+            "canyu ready"
+        );
+        let state = AppState {
+            db,
+            cache,
+            wechat: Arc::new(wechat),
+            tokens: Arc::new(tokens),
+            settings: Arc::new(settings),
+        };
+        let server = run(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Keeps the development JWT secret across restarts without ever putting one in the code.
+fn load_or_create_secret(dir: &Path) -> anyhow::Result<Secret> {
+    let path = dir.join("jwt_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_owned();
+        if s.len() >= 32 {
+            return Ok(Secret::new(s));
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a JWT secret for development");
+    Ok(Secret::new(secret))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
+
+/// Every route of the service, for the server and for tests alike.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    auth::configure(cfg);
+    accounts::configure(cfg);
+    org_units::configure(cfg);
+}
+
+fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let settings = state.settings.clone();
+    let limit = settings.body_limit_bytes;
+    let data = web::Data::new(state);
+    let spec = openapi::document();
+    // The upkeep keeps histogram memory bounded between scrapes.
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            telemetry::prometheus().run_upkeep();
+        }
+    });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(telemetry::request_context))
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(extract::json_config(limit))
+            .app_data(extract::path_config())
+            .app_data(extract::query_config())
+            .configure(routes)
+            .service(web::redirect("/docs", "/docs/"))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+    })
+    .shutdown_timeout(settings.shutdown_timeout_secs)
+    .listen(listener)?;
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
+    }
+    Ok(server.run())
+}

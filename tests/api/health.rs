@@ -1,0 +1,110 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{assert_problem, spawn_app};
+
+#[tokio::test]
+async fn the_service_says_it_is_alive_and_ready() {
+    let app = spawn_app().await;
+
+    let res = app.get("/healthz", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+
+    let res = app.get("/readyz", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["cache"], "ok");
+    let expected_cache = if app.settings.redis_url.is_empty() {
+        "memory"
+    } else {
+        "redis"
+    };
+    assert_eq!(body["cache_kind"], expected_cache);
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+
+    app.take_database_away().await;
+
+    let body = assert_problem(
+        app.get("/readyz", None).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "database");
+    // Still alive: liveness does not depend on the database.
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_sane_one_is_echoed() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz", None).await;
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-abc_123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-abc_123");
+
+    // Something that could poison logs is replaced, not echoed.
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "a b\tc")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.headers()["x-request-id"], "a b\tc");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    app.get("/healthz", None).await;
+    app.get("/api/v1/org-units", None).await;
+    app.get("/no-such-page", None).await;
+
+    let res = app.get("/metrics", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("http_requests_total"), "{text}");
+    assert!(text.contains(r#"route="/api/v1/org-units""#), "{text}");
+    assert!(text.contains(r#"status="404""#), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("db_pool_connections"), "{text}");
+    assert!(text.contains("cache_"), "{text}");
+}
+
+#[tokio::test]
+async fn the_api_documentation_is_served_offline() {
+    let app = spawn_app().await;
+    let res = app.get("/openapi.json", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let spec: Value = res.json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(spec["paths"]["/api/v1/auth/wechat/login"].is_object());
+
+    let res = app.get("/docs/", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // Served by canyu itself: no CDN on a government intranet.
+    assert!(!html.contains("cdn."), "{html}");
+    let res = app.get("/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}

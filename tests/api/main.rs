@@ -1,0 +1,16 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Black-box tests: each spawns canyu on a random port with a fresh database (SQLite by
+//! default; PostgreSQL + Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set) and drives
+//! it over HTTP, with WeChat played by a local stub that answers in WeChat's own formats.
+
+mod auth_staff;
+mod auth_tokens;
+mod auth_wechat;
+mod errors;
+mod health;
+mod helpers;
+mod me;
+mod openapi;
+mod org_units;
+mod process;

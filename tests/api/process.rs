@@ -1,0 +1,148 @@
+//! The binary itself: production start refusals and the staff CLI.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{fresh_pg_database, spawn_app_with};
+
+const BIN: &str = env!("CARGO_BIN_EXE_canyu");
+
+/// Starts `canyu` in production with `env` over a complete configuration and answers
+/// (exit success, stderr).
+fn start_production(env: &[(&str, &str)]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CANYU_ENV", "production")
+        .env("CANYU_PORT", "0")
+        .env(
+            "CANYU_JWT_SECRET",
+            "a-production-secret-of-40-bytes-length!!",
+        )
+        .env("CANYU_WECHAT_APPID", "wx-prod")
+        .env("CANYU_WECHAT_SECRET", "wechat-prod-secret")
+        // Unreachable on purpose: a refused start must fail before it touches anything.
+        .env("CANYU_DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+        .env("CANYU_REDIS_URL", "redis://127.0.0.1:1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn production_refuses_to_start_without_a_jwt_secret() {
+    let (ok, err) = start_production(&[("CANYU_JWT_SECRET", "")]);
+    assert!(!ok);
+    assert!(err.contains("refusing to start in production"), "{err}");
+    assert!(err.contains("CANYU_JWT_SECRET"), "{err}");
+}
+
+#[test]
+fn production_refuses_a_short_jwt_secret_and_does_not_print_it() {
+    let (ok, err) = start_production(&[("CANYU_JWT_SECRET", "short-secret-xyz")]);
+    assert!(!ok);
+    assert!(err.contains("shorter than 32 bytes"), "{err}");
+    assert!(!err.contains("short-secret-xyz"), "{err}");
+}
+
+#[test]
+fn production_refuses_dev_login() {
+    let (ok, err) = start_production(&[("CANYU_DEV_LOGIN", "true")]);
+    assert!(!ok);
+    assert!(err.contains("CANYU_DEV_LOGIN"), "{err}");
+}
+
+#[test]
+fn production_refuses_to_start_without_wechat_credentials() {
+    let (ok, err) = start_production(&[("CANYU_WECHAT_APPID", ""), ("CANYU_WECHAT_SECRET", "")]);
+    assert!(!ok);
+    assert!(
+        err.contains("CANYU_WECHAT_APPID") && err.contains("CANYU_WECHAT_SECRET"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_complete_production_configuration_gets_past_the_checks() {
+    // It then fails on the unreachable database, which proves the checks passed.
+    let (ok, err) = start_production(&[]);
+    assert!(!ok);
+    assert!(!err.contains("refusing to start"), "{err}");
+    assert!(err.contains("database"), "{err}");
+}
+
+#[test]
+fn the_openapi_subcommand_prints_the_document() {
+    let out = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        canyu::openapi::to_pretty_json()
+    );
+}
+
+#[tokio::test]
+async fn the_staff_cli_creates_an_account_that_can_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        Some(base) => fresh_pg_database(&base).await.1,
+        None => String::new(),
+    };
+    let mut child = Command::new(BIN)
+        .args([
+            "staff",
+            "create",
+            "--username",
+            "desk.clerk",
+            "--password-stdin",
+            "--role",
+            "staff",
+            "--org-unit",
+            "zhanlanlu",
+        ])
+        .current_dir(dir.path())
+        .env("CANYU_DATA_DIR", dir.path())
+        .env("CANYU_DATABASE_URL", &database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Zhanlanlu-desk-2026\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("desk.clerk"));
+
+    let data_dir = dir.path().to_path_buf();
+    let app = spawn_app_with(move |s| {
+        s.data_dir = data_dir;
+        s.database_url = database_url;
+    })
+    .await;
+    let res = app.login_staff("desk.clerk", "Zhanlanlu-desk-2026").await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
