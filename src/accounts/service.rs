@@ -85,7 +85,10 @@ pub async fn me(db: &DatabaseConnection, who: &Identity) -> ApiResult<UserView> 
             .ok_or_else(gone)?
             .into()),
         Role::Staff | Role::Admin => {
-            let m = repo::find_staff(db, who.id).await?.ok_or_else(gone)?;
+            let m = repo::find_staff(db, who.id)
+                .await?
+                .filter(|s| !s.disabled)
+                .ok_or_else(gone)?;
             user_view_of_staff(db, m).await
         }
     }

@@ -9,7 +9,13 @@
 mod memory;
 mod redis_store;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -30,6 +36,19 @@ enum Store {
 pub struct Cache {
     store: Store,
     prefix: Arc<str>,
+    /// While Redis is failing, calls skip it until this instant (unix millis) instead of
+    /// each paying a connection timeout: a short circuit breaker.
+    skip_until_ms: Arc<AtomicU64>,
+}
+
+/// How long the cache is bypassed after a failure before Redis is tried again.
+const BYPASS_AFTER_FAILURE: Duration = Duration::from_secs(2);
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
 }
 
 impl Cache {
@@ -37,6 +56,7 @@ impl Cache {
         Self {
             store: Store::Memory(MemoryStore::new()),
             prefix: prefix.into(),
+            skip_until_ms: Arc::default(),
         }
     }
 
@@ -44,6 +64,7 @@ impl Cache {
         Ok(Self {
             store: Store::Redis(RedisStore::connect_lazy(url)?),
             prefix: prefix.into(),
+            skip_until_ms: Arc::default(),
         })
     }
 
@@ -59,19 +80,48 @@ impl Cache {
         format!("{}{key}", self.prefix)
     }
 
+    /// Always asks Redis (readiness wants the truth), and closes the breaker on success.
     pub async fn ping(&self) -> Result<(), CacheError> {
         match &self.store {
             Store::Memory(_) => Ok(()),
-            Store::Redis(r) => r.ping().await,
+            Store::Redis(r) => {
+                let res = r.ping().await;
+                match &res {
+                    Ok(()) => self.skip_until_ms.store(0, Ordering::Relaxed),
+                    Err(_) => self.trip(),
+                }
+                res
+            }
         }
+    }
+
+    /// The Redis store, unless the breaker is open.
+    fn live_redis(&self) -> Result<Option<&RedisStore>, CacheError> {
+        match &self.store {
+            Store::Memory(_) => Ok(None),
+            Store::Redis(r) => {
+                if now_ms() < self.skip_until_ms.load(Ordering::Relaxed) {
+                    Err(CacheError("bypassed after a recent failure".into()))
+                } else {
+                    Ok(Some(r))
+                }
+            }
+        }
+    }
+
+    fn trip(&self) {
+        let until = now_ms() + u64::try_from(BYPASS_AFTER_FAILURE.as_millis()).unwrap_or(2000);
+        self.skip_until_ms.store(until, Ordering::Relaxed);
     }
 
     /// A miss when the key is absent or the store is unreachable.
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
         let key = self.key(key);
-        let found = match &self.store {
-            Store::Memory(m) => Ok(m.get(&key).await),
-            Store::Redis(r) => r.get(&key).await,
+        let found = match (&self.store, self.live_redis()) {
+            (Store::Memory(m), _) => Ok(m.get(&key).await),
+            (_, Ok(Some(r))) => r.get(&key).await,
+            (_, Ok(None)) => Ok(None),
+            (_, Err(e)) => Err(e),
         };
         match found {
             Ok(Some(v)) => {
@@ -83,7 +133,7 @@ impl Cache {
                 None
             }
             Err(e) => {
-                Self::degraded("get", &e);
+                self.degraded("get", &e);
                 metrics::counter!("cache_misses_total").increment(1);
                 None
             }
@@ -92,29 +142,33 @@ impl Cache {
 
     pub async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
         let key = self.key(key);
-        let done = match &self.store {
-            Store::Memory(m) => {
+        let done = match (&self.store, self.live_redis()) {
+            (Store::Memory(m), _) => {
                 m.set(key, value, ttl).await;
                 Ok(())
             }
-            Store::Redis(r) => r.set(&key, &value, ttl).await,
+            (_, Ok(Some(r))) => r.set(&key, &value, ttl).await,
+            (_, Ok(None)) => Ok(()),
+            (_, Err(e)) => Err(e),
         };
         if let Err(e) = done {
-            Self::degraded("set", &e);
+            self.degraded("set", &e);
         }
     }
 
     pub async fn delete(&self, key: &str) {
         let key = self.key(key);
-        let done = match &self.store {
-            Store::Memory(m) => {
+        let done = match (&self.store, self.live_redis()) {
+            (Store::Memory(m), _) => {
                 m.delete(&key).await;
                 Ok(())
             }
-            Store::Redis(r) => r.delete(&key).await,
+            (_, Ok(Some(r))) => r.delete(&key).await,
+            (_, Ok(None)) => Ok(()),
+            (_, Err(e)) => Err(e),
         };
         if let Err(e) = done {
-            Self::degraded("delete", &e);
+            self.degraded("delete", &e);
         }
     }
 
@@ -127,11 +181,16 @@ impl Cache {
         ttl: Duration,
     ) -> Result<bool, CacheError> {
         let key = self.key(key);
-        match &self.store {
-            Store::Memory(m) => Ok(m.set_if_absent(key, value, ttl).await),
-            Store::Redis(r) => r.set_if_absent(&key, &value, ttl).await.inspect_err(|e| {
-                Self::degraded("set_if_absent", e);
+        match (&self.store, self.live_redis()) {
+            (Store::Memory(m), _) => Ok(m.set_if_absent(key, value, ttl).await),
+            (_, Ok(Some(r))) => r.set_if_absent(&key, &value, ttl).await.inspect_err(|e| {
+                self.degraded("set_if_absent", e);
             }),
+            (_, Ok(None)) => Ok(true),
+            (_, Err(e)) => {
+                self.degraded("set_if_absent", &e);
+                Err(e)
+            }
         }
     }
 
@@ -153,8 +212,12 @@ impl Cache {
         }
     }
 
-    fn degraded(op: &'static str, e: &CacheError) {
+    fn degraded(&self, op: &'static str, e: &CacheError) {
         metrics::counter!("cache_errors_total", "op" => op).increment(1);
-        tracing::warn!(op, error = %e, "cache unavailable; answering from the database");
+        // One warning per outage window, not one per request.
+        if now_ms() >= self.skip_until_ms.load(Ordering::Relaxed) {
+            tracing::warn!(op, error = %e, "cache unavailable; answering from the database");
+            self.trip();
+        }
     }
 }

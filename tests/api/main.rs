@@ -7,6 +7,7 @@
 mod auth_staff;
 mod auth_tokens;
 mod auth_wechat;
+mod cache;
 mod errors;
 mod health;
 mod helpers;

@@ -146,3 +146,107 @@ async fn the_staff_cli_creates_an_account_that_can_log_in() {
     let res = app.login_staff("desk.clerk", "Zhanlanlu-desk-2026").await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// Starts the embedded default as a real process with JSON logs, reading its stdout lines.
+fn start_embedded(
+    wechat: &str,
+) -> (
+    std::process::Child,
+    u16,
+    std::sync::mpsc::Receiver<String>,
+    tempfile::TempDir,
+) {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("CANYU_PORT", "0")
+        .env("CANYU_LOG_FORMAT", "json")
+        .env("CANYU_WORKERS", "1")
+        .env("CANYU_WECHAT_APPID", "wx-test-appid")
+        .env("CANYU_WECHAT_SECRET", "wx-test-secret")
+        .env("CANYU_WECHAT_BASE_URL", wechat)
+        .env("CANYU_SHUTDOWN_TIMEOUT_SECS", "10")
+        .env_remove("CANYU_DATABASE_URL")
+        .env_remove("CANYU_REDIS_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let port = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("canyu printed its port");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("log lines are JSON");
+        if v["fields"]["message"] == "canyu ready" {
+            break u16::try_from(v["fields"]["port"].as_u64().unwrap()).unwrap();
+        }
+    };
+    (child, port, rx, dir)
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_and_logs_carry_the_request_id() {
+    use wiremock::{Mock, ResponseTemplate, matchers::path};
+    let wechat = wiremock::MockServer::start().await;
+    Mock::given(path("/sns/jscode2session"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({ "openid": "o-graceful", "session_key": "k" }))
+                .set_delay(std::time::Duration::from_millis(1_500)),
+        )
+        .mount(&wechat)
+        .await;
+    let (mut child, port, lines, _dir) = start_embedded(&wechat.uri());
+
+    let client = reqwest::Client::new();
+    let in_flight = tokio::spawn(
+        client
+            .post(format!("http://127.0.0.1:{port}/api/v1/auth/wechat/login"))
+            .json(&serde_json::json!({ "code": "slow-code" }))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+
+    let res = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request was answered");
+    assert_eq!(res.status(), StatusCode::OK);
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+
+    // Every log line of that request is JSON and names its request id.
+    let logged: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .filter(|v: &serde_json::Value| v["span"]["request_id"] == request_id.as_str())
+        .collect();
+    assert!(
+        logged
+            .iter()
+            .any(|v| v["fields"]["message"] == "request finished"),
+        "{logged:?}"
+    );
+}
