@@ -27,6 +27,7 @@ async fn the_service_says_it_is_alive_and_ready() {
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
     let app = spawn_app().await;
+    let resident = app.login_resident("o-before-outage").await;
     assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
 
     app.take_database_away().await;
@@ -40,6 +41,14 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(body["errors"][0]["field"], "database");
     // Still alive: liveness does not depend on the database.
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+
+    // A request that needs the database fails opaquely: nothing internal in the body.
+    let res = app.get("/api/v1/me", Some(&resident.access_token)).await;
+    let body = assert_problem(res, StatusCode::INTERNAL_SERVER_ERROR, "internal_error").await;
+    let text = body.to_string().to_lowercase();
+    for leak in ["sql", "pool", "database", "connection", "sqlx"] {
+        assert!(!text.contains(leak), "5xx body leaks {leak}: {body}");
+    }
 }
 
 #[tokio::test]
@@ -75,6 +84,9 @@ async fn metrics_count_requests_by_route_and_status() {
     app.get("/healthz", None).await;
     app.get("/api/v1/org-units", None).await;
     app.get("/no-such-page", None).await;
+    // An authenticated request consults the cache (revoked tokens).
+    let resident = app.login_resident("o-metrics").await;
+    app.get("/api/v1/me", Some(&resident.access_token)).await;
 
     let res = app.get("/metrics", None).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -87,7 +99,7 @@ async fn metrics_count_requests_by_route_and_status() {
         "{text}"
     );
     assert!(text.contains("db_pool_connections"), "{text}");
-    assert!(text.contains("cache_"), "{text}");
+    assert!(text.contains("cache_misses_total"), "{text}");
 }
 
 #[tokio::test]
