@@ -61,6 +61,10 @@ pub struct Settings {
     pub redis_url: String,
     pub cache_prefix: String,
     pub jwt_secret: Option<Secret>,
+    /// AES-256 key (base64 of 32 bytes) sealing residents' personal data at rest.
+    pub data_key: Option<Secret>,
+    /// The privacy notice version residents accept when a form collects personal data.
+    pub privacy_notice_version: String,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_days: u64,
     /// `None` means: on in development, off in production.
@@ -89,6 +93,8 @@ impl Default for Settings {
             redis_url: String::new(),
             cache_prefix: "canyu:".into(),
             jwt_secret: None,
+            data_key: None,
+            privacy_notice_version: "2026-11-01".into(),
             access_token_ttl_secs: 2 * 60 * 60,
             refresh_token_ttl_days: 30,
             dev_login: None,
@@ -129,6 +135,7 @@ impl Settings {
     fn normalised(mut self) -> Self {
         for secret in [
             &mut self.jwt_secret,
+            &mut self.data_key,
             &mut self.wechat_secret,
             &mut self.bootstrap_admin,
         ] {
@@ -182,6 +189,13 @@ impl Settings {
             }
             Some(_) => {}
         }
+        match &self.data_key {
+            None => problems.push("CANYU_DATA_KEY is not set".to_owned()),
+            Some(k) if crate::personal_data::DataKey::from_base64(k.expose()).is_err() => {
+                problems.push("CANYU_DATA_KEY must be 32 bytes, base64-encoded".to_owned())
+            }
+            Some(_) => {}
+        }
         if self.dev_login_enabled() {
             problems.push("CANYU_DEV_LOGIN must be off".to_owned());
         }
@@ -217,6 +231,7 @@ mod tests {
         Settings {
             env: Environment::Production,
             jwt_secret: Some(Secret::new("x".repeat(32))),
+            data_key: Some(Secret::new(crate::personal_data::DataKey::generate_base64())),
             wechat_appid: "wx123".into(),
             wechat_secret: Some(Secret::new("s")),
             database_url: "postgres://db/canyu".into(),

@@ -1,6 +1,7 @@
 //! canyu (参与): the backend of Xicheng district's resident participation mini-program.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod openapi;
 pub mod org_units;
 pub mod pagination;
+pub mod personal_data;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

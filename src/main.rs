@@ -122,7 +122,8 @@ async fn create_staff(
     let conn = db::connect(&settings).await?;
     db::migrate(&conn).await?;
     let req = accounts::dto_create_staff(username, password, role, org_unit);
-    match accounts::service::create_staff(&conn, &req).await {
+    let actor = canyu::audit::Actor::system("cli");
+    match accounts::service::create_staff(&conn, &actor, &req).await {
         Ok(view) => {
             println!(
                 "created {} ({}) in {}",

@@ -45,6 +45,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::auth::ApiDoc::openapi());
     doc.merge(crate::accounts::ApiDoc::openapi());
     doc.merge(crate::org_units::ApiDoc::openapi());
+    doc.merge(crate::audit::ApiDoc::openapi());
+    doc.merge(crate::personal_data::ApiDoc::openapi());
     doc
 }
 

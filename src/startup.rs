@@ -11,11 +11,12 @@ use sea_orm::DatabaseConnection;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    accounts, auth,
+    accounts, audit, auth,
     auth::tokens::TokenKeys,
     cache::Cache,
     config::{Secret, Settings},
     db, extract, health, openapi, org_units,
+    personal_data::{self, DataKey},
     state::AppState,
     telemetry,
     wechat::WechatClient,
@@ -50,8 +51,15 @@ impl Application {
         };
         let secret = match &settings.jwt_secret {
             Some(s) => s.clone(),
-            None => load_or_create_secret(&settings.data_dir)?,
+            None => load_or_create_secret(&settings.data_dir, "jwt_secret", generate_jwt_secret)?,
         };
+        let data_key = match &settings.data_key {
+            Some(k) => k.clone(),
+            None => {
+                load_or_create_secret(&settings.data_dir, "data_key", DataKey::generate_base64)?
+            }
+        };
+        let data_key = DataKey::from_base64(data_key.expose()).context("invalid CANYU_DATA_KEY")?;
         let tokens = TokenKeys::new(secret.expose().as_bytes(), settings.access_token_ttl_secs);
         let wechat = WechatClient::new(&settings).context("cannot build the HTTP client")?;
         if let Some(spec) = &settings.bootstrap_admin {
@@ -73,6 +81,7 @@ impl Application {
             cache,
             wechat: Arc::new(wechat),
             tokens: Arc::new(tokens),
+            data_key,
             settings: Arc::new(settings),
         };
         let server = run(listener, state.clone())?;
@@ -97,9 +106,20 @@ impl Application {
     }
 }
 
-/// Keeps the development JWT secret across restarts without ever putting one in the code.
-fn load_or_create_secret(dir: &Path) -> anyhow::Result<Secret> {
-    let path = dir.join("jwt_secret");
+fn generate_jwt_secret() -> String {
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Keeps a development secret (JWT secret, data key) in the data directory across restarts,
+/// without ever putting one in the code. Production configures them instead.
+fn load_or_create_secret(
+    dir: &Path,
+    name: &str,
+    generate: fn() -> String,
+) -> anyhow::Result<Secret> {
+    let path = dir.join(name);
     if let Ok(s) = std::fs::read_to_string(&path) {
         let s = s.trim().to_owned();
         if s.len() >= 32 {
@@ -107,11 +127,9 @@ fn load_or_create_secret(dir: &Path) -> anyhow::Result<Secret> {
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut bytes = [0u8; 48];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let secret = generate();
     write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated a JWT secret for development");
+    tracing::info!(path = %path.display(), "generated a {name} for development");
     Ok(Secret::new(secret))
 }
 
@@ -138,6 +156,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     accounts::configure(cfg);
     org_units::configure(cfg);
+    audit::configure(cfg);
+    personal_data::configure(cfg);
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::tokens::TokenKeys, cache::Cache, config::Settings, wechat::WechatClient};
+use crate::{
+    auth::tokens::TokenKeys, cache::Cache, config::Settings, personal_data::DataKey,
+    wechat::WechatClient,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,5 +16,6 @@ pub struct AppState {
     pub cache: Cache,
     pub wechat: Arc<WechatClient>,
     pub tokens: Arc<TokenKeys>,
+    pub data_key: DataKey,
     pub settings: Arc<Settings>,
 }

@@ -87,17 +87,6 @@ pub fn short_text(s: &str, max: usize, message: &'static str) -> Result<String, 
     }
 }
 
-/// `13812345678` -> `138****5678`: staff and residents see phone numbers masked.
-pub fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() < 7 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,12 +111,6 @@ mod tests {
             format!("{:?}", Password::parse("xicheng-2026")),
             "Ok(Password(***))"
         );
-    }
-
-    #[test]
-    fn phones_are_masked() {
-        assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_phone("123"), "***");
     }
 
     #[test]

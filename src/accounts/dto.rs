@@ -1,13 +1,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::domain::{StaffRole, mask_phone};
+use super::domain::StaffRole;
 use crate::{
     auth::Role,
-    entities::{residents, staff},
+    entities::{consents, residents, staff},
+    personal_data::{DataKey, mask},
 };
 
 /// The signed-in person, as login answers and `GET /api/v1/me` show them.
@@ -28,22 +29,20 @@ pub struct UserView {
     pub org_unit: Option<String>,
 }
 
-impl From<residents::Model> for UserView {
-    fn from(m: residents::Model) -> Self {
+impl UserView {
+    pub fn resident(m: residents::Model, key: &DataKey) -> Self {
         Self {
+            phone: open_phone(&m, key).as_deref().map(mask::phone),
             id: m.id,
             role: Role::Resident,
             nickname: m.nickname,
-            phone: m.phone.as_deref().map(mask_phone),
             home_subdistrict: m.home_subdistrict,
             community: m.community,
             username: None,
             org_unit: None,
         }
     }
-}
 
-impl UserView {
     pub fn staff(m: staff::Model, org_unit: String) -> Self {
         Self {
             id: m.id,
@@ -133,4 +132,120 @@ impl StaffView {
             created_at: m.created_at,
         }
     }
+}
+
+/// The resident's phone number in clear, for the resident themself or an audited reveal.
+pub fn open_phone(m: &residents::Model, key: &DataKey) -> Option<String> {
+    let sealed = m.phone_enc.as_deref()?;
+    match key.open(sealed) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!(resident = %m.id, error = %e, "a sealed phone number could not be opened");
+            None
+        }
+    }
+}
+
+/// What a district administrator sees of a resident: masked.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ResidentAdminView {
+    pub id: Uuid,
+    pub nickname: Option<String>,
+    /// Masked (`138****5678`); reveal it with `POST /api/v1/admin/residents/{id}/reveal`.
+    pub phone: Option<String>,
+    pub home_subdistrict: Option<String>,
+    pub community: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ResidentAdminView {
+    pub fn new(m: residents::Model, key: &DataKey) -> Self {
+        Self {
+            id: m.id,
+            phone: open_phone(&m, key).as_deref().map(mask::phone),
+            nickname: m.nickname,
+            home_subdistrict: m.home_subdistrict,
+            community: m.community,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResidentLookup {
+    /// The full mainland mobile number to look up.
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonalField {
+    Phone,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RevealRequest {
+    pub field: PersonalField,
+    /// Why the full value is needed; kept in the audit log.
+    #[validate(length(
+        min = 4,
+        max = 200,
+        message = "请填写查看完整信息的理由（4 到 200 个字）"
+    ))]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevealedValue {
+    pub field: PersonalField,
+    pub value: String,
+}
+
+/// Everything canyu holds about a resident (`GET /api/v1/me/data-export`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DataExport {
+    pub exported_at: DateTime<Utc>,
+    pub profile: ProfileExport,
+    pub consents: Vec<ConsentExport>,
+    pub sessions: Vec<SessionExport>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProfileExport {
+    pub id: Uuid,
+    pub openid: String,
+    pub unionid: Option<String>,
+    pub nickname: Option<String>,
+    /// In full: this is the resident's own data.
+    pub phone: Option<String>,
+    pub home_subdistrict: Option<String>,
+    pub community: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsentExport {
+    pub purpose: String,
+    pub notice_version: String,
+    pub accepted_at: DateTime<Utc>,
+}
+
+impl From<consents::Model> for ConsentExport {
+    fn from(m: consents::Model) -> Self {
+        Self {
+            purpose: m.purpose,
+            notice_version: m.notice_version,
+            accepted_at: m.accepted_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionExport {
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked: bool,
 }

@@ -40,11 +40,13 @@ pub async fn insert_resident(
         openid: Set(openid.to_owned()),
         unionid: Set(unionid.map(str::to_owned)),
         nickname: Set(None),
-        phone: Set(None),
+        phone_enc: Set(None),
+        phone_hash: Set(None),
         home_subdistrict: Set(None),
         community: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        deleted_at: Set(None),
     };
     Residents::insert(model).exec_with_returning(db).await
 }
@@ -171,4 +173,59 @@ pub async fn set_staff_disabled(
         .exec(db)
         .await?;
     find_staff(db, id).await
+}
+
+pub async fn find_residents_by_phone_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Vec<residents::Model>, DbErr> {
+    Residents::find()
+        .filter(residents::Column::PhoneHash.eq(hash))
+        .filter(residents::Column::DeletedAt.is_null())
+        .order_by_asc(residents::Column::Id)
+        .limit(20)
+        .all(db)
+        .await
+}
+
+/// Erases every personal field of a resident, keeping the row (its id anchors anonymised
+/// records such as survey answers). The openid is replaced so the same WeChat user starts
+/// afresh if they come back.
+pub async fn erase_resident(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    let now = Utc::now();
+    Residents::update_many()
+        .col_expr(
+            residents::Column::Openid,
+            Expr::value(format!("deleted:{id}")),
+        )
+        .col_expr(
+            residents::Column::Unionid,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            residents::Column::Nickname,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            residents::Column::PhoneEnc,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            residents::Column::PhoneHash,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            residents::Column::HomeSubdistrict,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            residents::Column::Community,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(residents::Column::UpdatedAt, Expr::value(now))
+        .col_expr(residents::Column::DeletedAt, Expr::value(Some(now)))
+        .filter(residents::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

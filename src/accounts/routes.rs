@@ -4,10 +4,15 @@ use uuid::Uuid;
 
 use super::{
     domain::StaffRole,
-    dto::{CreateStaffRequest, PhoneRequest, StaffView, UpdateMeRequest, UserView},
+    dto::{
+        ConsentExport, CreateStaffRequest, DataExport, PersonalField, PhoneRequest, ProfileExport,
+        ResidentAdminView, ResidentLookup, RevealRequest, RevealedValue, SessionExport, StaffView,
+        UpdateMeRequest, UserView,
+    },
     service,
 };
 use crate::{
+    audit::Actor,
     auth::{CurrentResident, Identity, RequireAdmin},
     error::{ApiResult, Problem},
     extract::ApiJson,
@@ -17,15 +22,24 @@ use crate::{
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_me, patch_me, bind_phone, create_staff, list_staff, disable_staff, enable_staff),
-    components(schemas(UserView, UpdateMeRequest, PhoneRequest, CreateStaffRequest, StaffView, StaffRole, Page<StaffView>))
+    paths(get_me, patch_me, delete_me, data_export, bind_phone, create_staff, list_staff,
+          disable_staff, enable_staff, find_residents, reveal_resident),
+    components(schemas(UserView, UpdateMeRequest, PhoneRequest, CreateStaffRequest, StaffView,
+        StaffRole, Page<StaffView>, DataExport, ProfileExport, ConsentExport, SessionExport,
+        ResidentAdminView, RevealRequest, RevealedValue, PersonalField))
 )]
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/me")
-            .service(web::resource("").get(get_me).patch(patch_me))
+            .service(
+                web::resource("")
+                    .get(get_me)
+                    .patch(patch_me)
+                    .delete(delete_me),
+            )
+            .service(web::resource("/data-export").get(data_export))
             .service(web::resource("/phone").post(bind_phone)),
     )
     .service(
@@ -33,6 +47,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("").post(create_staff).get(list_staff))
             .service(web::resource("/{id}/disable").post(disable_staff))
             .service(web::resource("/{id}/enable").post(enable_staff)),
+    )
+    .service(
+        web::scope("/api/v1/admin/residents")
+            .service(web::resource("").get(find_residents))
+            .service(web::resource("/{id}/reveal").post(reveal_resident)),
     );
 }
 
@@ -41,7 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = UserView),
               (status = 401, body = Problem, content_type = "application/problem+json")))]
 async fn get_me(who: Identity, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::me(&state.db, &who).await?))
+    Ok(HttpResponse::Ok().json(service::me(&state, &who).await?))
 }
 
 /// A resident updates their nickname, home sub-district and community.
@@ -54,7 +73,7 @@ async fn patch_me(
     state: web::Data<AppState>,
     body: ApiJson<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
-    let view = service::update_me(&state.db, who.id, body.into_inner()).await?;
+    let view = service::update_me(&state, who.id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -81,11 +100,11 @@ async fn bind_phone(
               (status = 409, body = Problem, content_type = "application/problem+json", description = "`username_taken`"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn create_staff(
-    _admin: RequireAdmin,
+    RequireAdmin(admin): RequireAdmin,
     state: web::Data<AppState>,
     body: ApiJson<CreateStaffRequest>,
 ) -> ApiResult<HttpResponse> {
-    let view = service::create_staff(&state.db, &body.into_inner()).await?;
+    let view = service::create_staff(&state.db, &Actor::from(&admin), &body.into_inner()).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -113,7 +132,8 @@ async fn disable_staff(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let view = service::set_disabled(&state.db, admin.id, id.into_inner(), true).await?;
+    let view =
+        service::set_disabled(&state.db, &Actor::from(&admin), id.into_inner(), true).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -127,6 +147,73 @@ async fn enable_staff(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let view = service::set_disabled(&state.db, admin.id, id.into_inner(), false).await?;
+    let view =
+        service::set_disabled(&state.db, &Actor::from(&admin), id.into_inner(), false).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// A resident deletes their account: personal fields are erased, sessions end.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 204),
+              (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn delete_me(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    service::delete_account(&state, &who).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Everything canyu holds about the resident, as JSON (个人信息导出).
+#[utoipa::path(get, path = "/api/v1/me/data-export", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = DataExport),
+              (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn data_export(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let export = service::data_export(&state, who.id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "content-disposition",
+            "attachment; filename=\"canyu-data-export.json\"",
+        ))
+        .json(export))
+}
+
+/// Residents with this phone number, masked (admin only).
+#[utoipa::path(get, path = "/api/v1/admin/residents", tag = "admin", security(("bearer" = [])),
+    params(ResidentLookup),
+    responses((status = 200, body = Vec<ResidentAdminView>),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn find_residents(
+    _admin: RequireAdmin,
+    state: web::Data<AppState>,
+    query: web::Query<ResidentLookup>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::residents_by_phone(&state, &query.phone).await?))
+}
+
+/// Shows one personal field of a resident in full; the reason goes to the audit log
+/// (admin only).
+#[utoipa::path(post, path = "/api/v1/admin/residents/{id}/reveal", tag = "admin",
+    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = RevealRequest,
+    responses((status = 200, body = RevealedValue),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn reveal_resident(
+    RequireAdmin(admin): RequireAdmin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<RevealRequest>,
+) -> ApiResult<HttpResponse> {
+    let value = service::reveal(
+        &state,
+        &Actor::from(&admin),
+        id.into_inner(),
+        &body.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(value))
 }

@@ -1,20 +1,27 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
     domain::{Password, StaffRole, Username, short_text},
-    dto::{CreateStaffRequest, StaffView, UpdateMeRequest, UserView},
+    dto::{
+        ConsentExport, CreateStaffRequest, DataExport, PersonalField, ProfileExport,
+        ResidentAdminView, RevealRequest, RevealedValue, SessionExport, StaffView, UpdateMeRequest,
+        UserView, open_phone,
+    },
     repo,
 };
 use crate::{
+    audit::{self, Action, Actor},
     auth::{self, Identity, Role},
     entities::{residents, staff},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
     org_units::{self, OrgUnitKind},
     pagination::{Page, PageRequest},
+    personal_data::consent,
     state::AppState,
     wechat::WechatError,
 };
@@ -26,6 +33,10 @@ fn invalid(field: &str, message: &str) -> ApiError {
         field,
         message,
     )
+}
+
+fn account_gone() -> ApiError {
+    ApiError::unauthorized("token_revoked", "账号不存在，请重新登录")
 }
 
 /// The resident behind a WeChat openid, created on first login. Two first logins at the same
@@ -53,6 +64,14 @@ pub async fn resident_for_openid(
     }
 }
 
+/// A resident who still has an account.
+async fn live_resident(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<residents::Model> {
+    repo::find_resident(db, id)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or_else(account_gone)
+}
+
 async fn unit_codes(db: &impl ConnectionTrait) -> ApiResult<HashMap<Uuid, String>> {
     Ok(org_units::repo::list(db)
         .await?
@@ -61,47 +80,41 @@ async fn unit_codes(db: &impl ConnectionTrait) -> ApiResult<HashMap<Uuid, String
         .collect())
 }
 
-async fn staff_view(db: &impl ConnectionTrait, m: staff::Model) -> ApiResult<StaffView> {
-    let code = org_units::repo::find(db, m.org_unit_id)
+async fn unit_code(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<String> {
+    Ok(org_units::repo::find(db, id)
         .await?
         .map(|u| u.code)
-        .unwrap_or_default();
-    Ok(StaffView::new(m, code))
+        .unwrap_or_default())
 }
 
 pub async fn user_view_of_staff(db: &impl ConnectionTrait, m: staff::Model) -> ApiResult<UserView> {
-    let code = org_units::repo::find(db, m.org_unit_id)
-        .await?
-        .map(|u| u.code)
-        .unwrap_or_default();
+    let code = unit_code(db, m.org_unit_id).await?;
     Ok(UserView::staff(m, code))
 }
 
-pub async fn me(db: &DatabaseConnection, who: &Identity) -> ApiResult<UserView> {
-    let gone = || ApiError::unauthorized("token_revoked", "账号不存在，请重新登录");
+pub async fn me(state: &AppState, who: &Identity) -> ApiResult<UserView> {
     match who.role {
-        Role::Resident => Ok(repo::find_resident(db, who.id)
-            .await?
-            .ok_or_else(gone)?
-            .into()),
+        Role::Resident => Ok(UserView::resident(
+            live_resident(&state.db, who.id).await?,
+            &state.data_key,
+        )),
         Role::Staff | Role::Admin => {
-            let m = repo::find_staff(db, who.id)
+            let m = repo::find_staff(&state.db, who.id)
                 .await?
                 .filter(|s| !s.disabled)
-                .ok_or_else(gone)?;
-            user_view_of_staff(db, m).await
+                .ok_or_else(account_gone)?;
+            user_view_of_staff(&state.db, m).await
         }
     }
 }
 
 pub async fn update_me(
-    db: &DatabaseConnection,
+    state: &AppState,
     resident_id: Uuid,
     req: UpdateMeRequest,
 ) -> ApiResult<UserView> {
-    let current = repo::find_resident(db, resident_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("token_revoked", "账号不存在，请重新登录"))?;
+    let db = &state.db;
+    let current = live_resident(db, resident_id).await?;
     let mut errors = Vec::new();
     let mut active: residents::ActiveModel = current.into();
     if let Some(nickname) = req.nickname {
@@ -144,11 +157,13 @@ pub async fn update_me(
         };
         active.home_subdistrict = Set(code);
     }
-    active.updated_at = Set(chrono::Utc::now());
-    Ok(repo::update_resident(db, active).await?.into())
+    active.updated_at = Set(Utc::now());
+    let updated = repo::update_resident(db, active).await?;
+    Ok(UserView::resident(updated, &state.data_key))
 }
 
-/// Stores the resident's phone number from a WeChat `getPhoneNumber` code.
+/// Stores the resident's phone number from a WeChat `getPhoneNumber` code: sealed, with a
+/// keyed hash for lookups, and the consent the button press expressed.
 #[tracing::instrument(skip_all)]
 pub async fn bind_phone(state: &AppState, resident_id: Uuid, code: &str) -> ApiResult<UserView> {
     let number = state.wechat.phone_number(code).await.map_err(|e| match e {
@@ -160,18 +175,126 @@ pub async fn bind_phone(state: &AppState, resident_id: Uuid, code: &str) -> ApiR
         ),
         other => auth::service::wechat_failure(other),
     })?;
-    let current = repo::find_resident(&state.db, resident_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("token_revoked", "账号不存在，请重新登录"))?;
+    let txn = state.db.begin().await?;
+    let current = live_resident(&txn, resident_id).await?;
     let mut active: residents::ActiveModel = current.into();
-    active.phone = Set(Some(number));
-    active.updated_at = Set(chrono::Utc::now());
-    Ok(repo::update_resident(&state.db, active).await?.into())
+    active.phone_enc = Set(Some(state.data_key.seal(&number)));
+    active.phone_hash = Set(Some(state.data_key.lookup_hash(&number)));
+    active.updated_at = Set(Utc::now());
+    let updated = repo::update_resident(&txn, active).await?;
+    consent::record(
+        &txn,
+        resident_id,
+        "phone_number",
+        &state.settings.privacy_notice_version,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(UserView::resident(updated, &state.data_key))
+}
+
+/// Everything canyu holds about the resident.
+pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataExport> {
+    let db = &state.db;
+    let r = live_resident(db, resident_id).await?;
+    let consents = consent::of_resident(db, resident_id).await?;
+    let sessions = auth::service::sessions_of(db, resident_id).await?;
+    Ok(DataExport {
+        exported_at: Utc::now(),
+        profile: ProfileExport {
+            phone: open_phone(&r, &state.data_key),
+            id: r.id,
+            openid: r.openid,
+            unionid: r.unionid,
+            nickname: r.nickname,
+            home_subdistrict: r.home_subdistrict,
+            community: r.community,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        },
+        consents: consents.into_iter().map(ConsentExport::from).collect(),
+        sessions: sessions
+            .into_iter()
+            .map(|t| SessionExport {
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                revoked: t.revoked || t.used_at.is_some(),
+            })
+            .collect(),
+    })
+}
+
+/// Deletes the resident's account: personal fields erased, every session ended, in one
+/// transaction; then this access token is revoked.
+#[tracing::instrument(skip_all)]
+pub async fn delete_account(state: &AppState, who: &Identity) -> ApiResult<()> {
+    let txn = state.db.begin().await?;
+    live_resident(&txn, who.id).await?;
+    repo::erase_resident(&txn, who.id).await?;
+    auth::service::revoke_all_sessions(&txn, who.id).await?;
+    txn.commit().await?;
+    auth::service::revoke_access_token(state, who).await;
+    tracing::info!(resident = %who.id, "resident deleted their account");
+    Ok(())
+}
+
+/// Residents with this phone number, masked (district administrators answering a call).
+pub async fn residents_by_phone(
+    state: &AppState,
+    phone: &str,
+) -> ApiResult<Vec<ResidentAdminView>> {
+    let phone = phone.trim();
+    if phone.is_empty() || phone.len() > 20 {
+        return Err(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "phone",
+            "请输入完整的手机号",
+        ));
+    }
+    let hash = state.data_key.lookup_hash(phone);
+    Ok(repo::find_residents_by_phone_hash(&state.db, &hash)
+        .await?
+        .into_iter()
+        .map(|m| ResidentAdminView::new(m, &state.data_key))
+        .collect())
+}
+
+/// Shows one personal field in full, and writes who, why and when to the audit log first.
+pub async fn reveal(
+    state: &AppState,
+    actor: &Actor,
+    resident_id: Uuid,
+    req: &RevealRequest,
+) -> ApiResult<RevealedValue> {
+    let not_found = || ApiError::not_found("resident_not_found", "没有这位居民");
+    let r = repo::find_resident(&state.db, resident_id)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or_else(not_found)?;
+    let value = match req.field {
+        PersonalField::Phone => open_phone(&r, &state.data_key),
+    }
+    .ok_or_else(|| ApiError::not_found("personal_data_absent", "该居民没有留下这项信息"))?;
+    audit::record(
+        &state.db,
+        actor,
+        Action::PersonalDataRevealed,
+        "resident",
+        &resident_id.to_string(),
+        Some(serde_json::json!({ "field": req.field, "reason": req.reason.trim() })),
+    )
+    .await?;
+    Ok(RevealedValue {
+        field: req.field,
+        value,
+    })
 }
 
 /// Creates a staff account (admin API, CLI and bootstrap all come here).
 pub async fn create_staff(
     db: &DatabaseConnection,
+    actor: &Actor,
     req: &CreateStaffRequest,
 ) -> ApiResult<StaffView> {
     let username = Username::parse(&req.username).map_err(|m| invalid("username", m))?;
@@ -186,16 +309,35 @@ pub async fn create_staff(
         ));
     }
     let hash = hash_password(password).await?;
-    match repo::insert_staff(db, username.as_str(), hash, req.role.as_str(), unit.id).await {
-        Ok(m) => Ok(StaffView::new(m, unit.code)),
-        Err(e) if is_unique_violation(&e) => Err(ApiError::field(
-            StatusCode::CONFLICT,
-            "username_taken",
-            "username",
-            "该用户名已被使用",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let txn = db.begin().await?;
+    let created =
+        match repo::insert_staff(&txn, username.as_str(), hash, req.role.as_str(), unit.id).await {
+            Ok(m) => m,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(ApiError::field(
+                    StatusCode::CONFLICT,
+                    "username_taken",
+                    "username",
+                    "该用户名已被使用",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+    audit::record(
+        &txn,
+        actor,
+        Action::StaffCreated,
+        "staff",
+        &created.id.to_string(),
+        Some(serde_json::json!({
+            "username": created.username,
+            "role": created.role,
+            "org_unit": unit.code,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(StaffView::new(created, unit.code))
 }
 
 /// argon2 is deliberately slow: it runs off the async workers.
@@ -234,23 +376,32 @@ pub async fn staff_of_unit(db: &DatabaseConnection, code: &str) -> ApiResult<Vec
 /// Disabling also ends every session of the account.
 pub async fn set_disabled(
     db: &DatabaseConnection,
-    acting: Uuid,
+    actor: &Actor,
     id: Uuid,
     disabled: bool,
 ) -> ApiResult<StaffView> {
-    if disabled && acting == id {
+    if disabled && actor.id == id {
         return Err(ApiError::conflict(
             "cannot_disable_self",
             "不能停用自己的账号",
         ));
     }
-    let m = repo::set_staff_disabled(db, id, disabled)
+    let txn = db.begin().await?;
+    let m = repo::set_staff_disabled(&txn, id, disabled)
         .await?
         .ok_or_else(|| ApiError::not_found("staff_not_found", "没有这个工作人员"))?;
     if disabled {
-        auth::service::revoke_all_sessions(db, id).await?;
+        auth::service::revoke_all_sessions(&txn, id).await?;
     }
-    staff_view(db, m).await
+    let action = if disabled {
+        Action::StaffDisabled
+    } else {
+        Action::StaffEnabled
+    };
+    audit::record(&txn, actor, action, "staff", &id.to_string(), None).await?;
+    let code = unit_code(&txn, m.org_unit_id).await?;
+    txn.commit().await?;
+    Ok(StaffView::new(m, code))
 }
 
 /// `CANYU_BOOTSTRAP_ADMIN=username:password`: creates that district administrator when absent.
@@ -271,7 +422,7 @@ pub async fn ensure_bootstrap_admin(db: &DatabaseConnection, spec: &str) -> anyh
         role: StaffRole::Admin,
         org_unit: "xicheng".to_owned(),
     };
-    match create_staff(db, &req).await {
+    match create_staff(db, &Actor::system("bootstrap"), &req).await {
         Ok(v) => {
             tracing::info!(username = %v.username, "bootstrap administrator created");
             Ok(())

@@ -24,6 +24,8 @@ pub struct CurrentResident(pub Identity);
 #[derive(Debug, Clone)]
 pub struct CurrentStaff {
     pub id: Uuid,
+    pub username: String,
+    pub role: Role,
     pub org_unit: String,
     pub is_admin: bool,
 }
@@ -149,10 +151,13 @@ impl FromRequest for CurrentStaff {
                     ApiError::unauthorized("token_revoked", "账号已停用，请联系管理员")
                 })?;
             let org_unit = identity.org_unit.unwrap_or_default();
+            let is_admin = staff.role == Role::Admin.as_str();
             Ok(CurrentStaff {
                 id: staff.id,
+                username: staff.username,
+                role: if is_admin { Role::Admin } else { Role::Staff },
                 org_unit,
-                is_admin: staff.role == Role::Admin.as_str(),
+                is_admin,
             })
         })
     }

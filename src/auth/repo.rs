@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     sea_query::Expr,
 };
 use uuid::Uuid;
@@ -76,4 +76,15 @@ pub async fn revoke_subject(db: &impl ConnectionTrait, subject_id: Uuid) -> Resu
         .exec(db)
         .await?;
     Ok(())
+}
+
+pub async fn of_subject(
+    db: &impl ConnectionTrait,
+    subject_id: Uuid,
+) -> Result<Vec<refresh_tokens::Model>, DbErr> {
+    RefreshTokens::find()
+        .filter(refresh_tokens::Column::SubjectId.eq(subject_id))
+        .order_by_asc(refresh_tokens::Column::Id)
+        .all(db)
+        .await
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use chrono::Utc;
-use sea_orm::DatabaseConnection;
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{
@@ -93,15 +93,9 @@ async fn resident_session(
     unionid: Option<&str>,
 ) -> ApiResult<TokenResponse> {
     let resident = accounts::service::resident_for_openid(&state.db, openid, unionid).await?;
-    issue(
-        state,
-        resident.id,
-        Role::Resident,
-        None,
-        None,
-        resident.into(),
-    )
-    .await
+    let id = resident.id;
+    let user = UserView::resident(resident, &state.data_key);
+    issue(state, id, Role::Resident, None, None, user).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -243,16 +237,11 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<TokenResponse> 
     if found.subject_kind == "resident" {
         let resident = accounts::repo::find_resident(&state.db, found.subject_id)
             .await?
+            .filter(|r| r.deleted_at.is_none())
             .ok_or_else(invalid)?;
-        issue(
-            state,
-            resident.id,
-            Role::Resident,
-            None,
-            family,
-            resident.into(),
-        )
-        .await
+        let id = resident.id;
+        let user = UserView::resident(resident, &state.data_key);
+        issue(state, id, Role::Resident, None, family, user).await
     } else {
         let staff = accounts::repo::find_staff(&state.db, found.subject_id)
             .await?
@@ -275,6 +264,12 @@ pub async fn logout(
     {
         repo::revoke_family(&state.db, found.family_id).await?;
     }
+    revoke_access_token(state, who).await;
+    Ok(())
+}
+
+/// Refuses this access token from now until it would have expired anyway.
+pub async fn revoke_access_token(state: &AppState, who: &Identity) {
     let remaining = (who.expires_at - Utc::now().timestamp()).max(1) + 60;
     state
         .cache
@@ -284,10 +279,17 @@ pub async fn logout(
             Duration::from_secs(u64::try_from(remaining).unwrap_or(60)),
         )
         .await;
+}
+
+pub async fn revoke_all_sessions(db: &impl ConnectionTrait, subject: Uuid) -> ApiResult<()> {
+    repo::revoke_subject(db, subject).await?;
     Ok(())
 }
 
-pub async fn revoke_all_sessions(db: &DatabaseConnection, subject: Uuid) -> ApiResult<()> {
-    repo::revoke_subject(db, subject).await?;
-    Ok(())
+/// The sessions (refresh tokens) of a subject, for the resident's data export.
+pub async fn sessions_of(
+    db: &impl ConnectionTrait,
+    subject: Uuid,
+) -> ApiResult<Vec<crate::entities::refresh_tokens::Model>> {
+    Ok(repo::of_subject(db, subject).await?)
 }

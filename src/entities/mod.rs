@@ -1,5 +1,7 @@
 //! sea-orm entities: the tables as the code sees them. No logic here.
 
+pub mod audit_log;
+pub mod consents;
 pub mod org_units;
 pub mod refresh_tokens;
 pub mod residents;

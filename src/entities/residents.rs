@@ -9,11 +9,16 @@ pub struct Model {
     pub openid: String,
     pub unionid: Option<String>,
     pub nickname: Option<String>,
-    pub phone: Option<String>,
+    /// Sealed with the data key (`personal_data::DataKey`); never plaintext.
+    pub phone_enc: Option<String>,
+    /// Keyed hash of the phone number, for lookups.
+    pub phone_hash: Option<String>,
     pub home_subdistrict: Option<String>,
     pub community: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set when the resident deleted their account; personal fields are then erased.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

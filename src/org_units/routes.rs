@@ -4,6 +4,7 @@ use utoipa::OpenApi;
 use super::{OrgUnitView, dto::CreateOrgUnitRequest, service};
 use crate::{
     accounts::{self, StaffView},
+    audit::Actor,
     auth::{CurrentStaff, RequireAdmin},
     error::{ApiResult, Problem},
     extract::ApiJson,
@@ -44,12 +45,13 @@ async fn list_org_units(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_org_unit(
-    _admin: RequireAdmin,
+    RequireAdmin(admin): RequireAdmin,
     state: web::Data<AppState>,
     body: ApiJson<CreateOrgUnitRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let unit = service::create_department(&state.db, &body.code, &body.name).await?;
+    let unit =
+        service::create_department(&state.db, &Actor::from(&admin), &body.code, &body.name).await?;
     Ok(HttpResponse::Created().json(unit))
 }
 

@@ -1,8 +1,9 @@
 use actix_web::http::StatusCode;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 use super::{OrgUnitCode, OrgUnitKind, OrgUnitView, repo};
 use crate::{
+    audit::{self, Action, Actor},
     entities::org_units,
     error::{ApiError, ApiResult, is_unique_violation},
 };
@@ -46,7 +47,8 @@ pub async fn require_subdistrict(
 }
 
 pub async fn create_department(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    actor: &Actor,
     code: &str,
     name: &str,
 ) -> ApiResult<OrgUnitView> {
@@ -59,8 +61,21 @@ pub async fn create_department(
         )
     })?;
     let name = name.trim();
-    match repo::insert(db, code.as_str(), name, OrgUnitKind::Department.as_str()).await {
-        Ok(m) => Ok(m.into()),
+    let txn = db.begin().await?;
+    match repo::insert(&txn, code.as_str(), name, OrgUnitKind::Department.as_str()).await {
+        Ok(m) => {
+            audit::record(
+                &txn,
+                actor,
+                Action::OrgUnitCreated,
+                "org_unit",
+                &m.code,
+                Some(serde_json::json!({ "name": m.name })),
+            )
+            .await?;
+            txn.commit().await?;
+            Ok(m.into())
+        }
         Err(e) if is_unique_violation(&e) => Err(ApiError::field(
             StatusCode::CONFLICT,
             "org_unit_exists",

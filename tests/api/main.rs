@@ -4,6 +4,7 @@
 //! default; PostgreSQL + Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set) and drives
 //! it over HTTP, with WeChat played by a local stub that answers in WeChat's own formats.
 
+mod audit;
 mod auth_staff;
 mod auth_tokens;
 mod auth_wechat;
@@ -14,4 +15,5 @@ mod helpers;
 mod me;
 mod openapi;
 mod org_units;
+mod personal_data;
 mod process;

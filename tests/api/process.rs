@@ -26,6 +26,10 @@ fn start_production(env: &[(&str, &str)]) -> (bool, String) {
             "CANYU_JWT_SECRET",
             "a-production-secret-of-40-bytes-length!!",
         )
+        .env(
+            "CANYU_DATA_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
         .env("CANYU_WECHAT_APPID", "wx-prod")
         .env("CANYU_WECHAT_SECRET", "wechat-prod-secret")
         // Unreachable on purpose: a refused start must fail before it touches anything.
@@ -55,6 +59,16 @@ fn production_refuses_a_short_jwt_secret_and_does_not_print_it() {
     assert!(!ok);
     assert!(err.contains("shorter than 32 bytes"), "{err}");
     assert!(!err.contains("short-secret-xyz"), "{err}");
+}
+
+#[test]
+fn production_refuses_to_start_without_a_data_key() {
+    let (ok, err) = start_production(&[("CANYU_DATA_KEY", "")]);
+    assert!(!ok);
+    assert!(err.contains("CANYU_DATA_KEY is not set"), "{err}");
+    let (ok, err) = start_production(&[("CANYU_DATA_KEY", "dG9vLXNob3J0")]);
+    assert!(!ok);
+    assert!(err.contains("CANYU_DATA_KEY must be 32 bytes"), "{err}");
 }
 
 #[test]

@@ -1,0 +1,90 @@
+//! The audit log: every staff action that changes data or reveals personal data, written in
+//! the same transaction as the action itself. Append-only (database triggers refuse UPDATE and
+//! DELETE); administrators read it.
+
+mod dto;
+mod repo;
+mod routes;
+
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+pub use dto::AuditEntryView;
+pub use routes::{ApiDoc, configure};
+
+use crate::{auth::CurrentStaff, telemetry::current_request_id};
+
+/// Who did it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub org_unit: String,
+}
+
+impl Actor {
+    /// Work done by the service itself or its command line (`canyu staff create`).
+    pub fn system(name: &str) -> Self {
+        Self {
+            id: Uuid::nil(),
+            name: name.to_owned(),
+            role: "system".into(),
+            org_unit: "xicheng".into(),
+        }
+    }
+}
+
+impl From<&CurrentStaff> for Actor {
+    fn from(s: &CurrentStaff) -> Self {
+        Self {
+            id: s.id,
+            name: s.username.clone(),
+            role: s.role.as_str().to_owned(),
+            org_unit: s.org_unit.clone(),
+        }
+    }
+}
+
+/// What was done. Features add their own actions here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    OrgUnitCreated,
+    StaffCreated,
+    StaffDisabled,
+    StaffEnabled,
+    PersonalDataRevealed,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrgUnitCreated => "org_unit.created",
+            Self::StaffCreated => "staff.created",
+            Self::StaffDisabled => "staff.disabled",
+            Self::StaffEnabled => "staff.enabled",
+            Self::PersonalDataRevealed => "personal_data.revealed",
+        }
+    }
+}
+
+/// Writes one entry. Call it on the transaction that makes the change.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    action: Action,
+    target_type: &str,
+    target_id: &str,
+    detail: Option<serde_json::Value>,
+) -> Result<(), DbErr> {
+    repo::insert(
+        db,
+        actor,
+        action.as_str(),
+        target_type,
+        target_id,
+        detail.map(|d| d.to_string()),
+        current_request_id(),
+    )
+    .await
+}
