@@ -16,5 +16,6 @@ pub mod pagination;
 pub mod personal_data;
 pub mod startup;
 pub mod state;
+pub mod surveys;
 pub mod telemetry;
 pub mod wechat;
