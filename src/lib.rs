@@ -9,6 +9,7 @@ pub mod entities;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod openapi;
 pub mod org_units;
 pub mod pagination;

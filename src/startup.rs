@@ -15,7 +15,7 @@ use crate::{
     auth::tokens::TokenKeys,
     cache::Cache,
     config::{Secret, Settings},
-    db, extract, health, openapi, org_units,
+    db, extract, health, idempotency, openapi, org_units,
     state::AppState,
     telemetry,
     wechat::WechatClient,
@@ -153,8 +153,12 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             telemetry::prometheus().run_upkeep();
         }
     });
+    idempotency::spawn_purge(data.db.clone());
     let mut server = HttpServer::new(move || {
+        // The last `wrap` runs first: request context (ids, problem bodies) around
+        // everything, idempotency inside it so its own answers carry the request id.
         App::new()
+            .wrap(from_fn(idempotency::idempotency))
             .wrap(from_fn(telemetry::request_context))
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(limit))

@@ -1,5 +1,6 @@
 //! sea-orm entities: the tables as the code sees them. No logic here.
 
+pub mod idempotency_keys;
 pub mod org_units;
 pub mod refresh_tokens;
 pub mod residents;

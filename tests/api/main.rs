@@ -11,6 +11,7 @@ mod cache;
 mod errors;
 mod health;
 mod helpers;
+mod idempotency;
 mod me;
 mod openapi;
 mod org_units;
