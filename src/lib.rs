@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod org_units;
 pub mod pagination;
+pub mod rate_limit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -16,6 +16,7 @@ use crate::{
     cache::Cache,
     config::{Secret, Settings},
     db, extract, health, idempotency, openapi, org_units,
+    rate_limit::RateLimits,
     state::AppState,
     telemetry,
     wechat::WechatClient,
@@ -48,6 +49,7 @@ impl Application {
             Cache::redis(&settings.redis_url, &settings.cache_prefix)
                 .context("invalid CANYU_REDIS_URL")?
         };
+        let rate_limits = RateLimits::new(&settings, &cache);
         let secret = match &settings.jwt_secret {
             Some(s) => s.clone(),
             None => load_or_create_secret(&settings.data_dir)?,
@@ -65,12 +67,15 @@ impl Application {
             port,
             database = %db.get_database_backend().as_str(),
             cache = cache.kind(),
+            rate_limits = rate_limits.kind(),
+            trust_proxy = settings.trust_proxy,
             dev_login = settings.dev_login_enabled(),
             "canyu ready"
         );
         let state = AppState {
             db,
             cache,
+            rate_limits,
             wechat: Arc::new(wechat),
             tokens: Arc::new(tokens),
             settings: Arc::new(settings),

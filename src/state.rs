@@ -1,16 +1,20 @@
-//! What every handler can reach: the database, the cache, the WeChat client, the token keys
-//! and the settings. No globals: tests build as many of these as they like.
+//! What every handler can reach: the database, the cache, the rate limits, the WeChat client,
+//! the token keys and the settings. No globals: tests build as many of these as they like.
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::tokens::TokenKeys, cache::Cache, config::Settings, wechat::WechatClient};
+use crate::{
+    auth::tokens::TokenKeys, cache::Cache, config::Settings, rate_limit::RateLimits,
+    wechat::WechatClient,
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub cache: Cache,
+    pub rate_limits: RateLimits,
     pub wechat: Arc<WechatClient>,
     pub tokens: Arc<TokenKeys>,
     pub settings: Arc<Settings>,

@@ -48,13 +48,14 @@ async fn get_me(who: Identity, state: web::Data<AppState>) -> ApiResult<HttpResp
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses((status = 200, body = UserView),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`: too many submissions; see `Retry-After`")))]
 async fn patch_me(
     CurrentResident(who): CurrentResident,
     state: web::Data<AppState>,
     body: ApiJson<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
-    let view = service::update_me(&state.db, who.id, body.into_inner()).await?;
+    let view = service::update_me(&state, who.id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

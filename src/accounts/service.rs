@@ -15,6 +15,7 @@ use crate::{
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
     org_units::{self, OrgUnitKind},
     pagination::{Page, PageRequest},
+    rate_limit::{self, Limit},
     state::AppState,
     wechat::WechatError,
 };
@@ -94,11 +95,15 @@ pub async fn me(db: &DatabaseConnection, who: &Identity) -> ApiResult<UserView> 
     }
 }
 
+/// A resident edits their profile. Counts as a submission for the rate limit.
+#[tracing::instrument(skip_all)]
 pub async fn update_me(
-    db: &DatabaseConnection,
+    state: &AppState,
     resident_id: Uuid,
     req: UpdateMeRequest,
 ) -> ApiResult<UserView> {
+    rate_limit::check(state, Limit::Submission, &resident_id.to_string()).await?;
+    let db = &state.db;
     let current = repo::find_resident(db, resident_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("token_revoked", "账号不存在，请重新登录"))?;

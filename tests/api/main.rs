@@ -16,3 +16,4 @@ mod me;
 mod openapi;
 mod org_units;
 mod process;
+mod rate_limit;
