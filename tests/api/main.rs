@@ -8,6 +8,7 @@ mod auth_staff;
 mod auth_tokens;
 mod auth_wechat;
 mod cache;
+mod content_check;
 mod errors;
 mod health;
 mod helpers;
