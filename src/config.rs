@@ -74,6 +74,13 @@ pub struct Settings {
     pub wechat_base_url: String,
     pub wechat_timeout_ms: u64,
     pub body_limit_bytes: usize,
+    /// Login attempts per minute from one client address (`0`: no limit).
+    pub rate_limit_login_per_min: u32,
+    /// Submissions per minute by one resident (`0`: no limit).
+    pub rate_limit_submit_per_min: u32,
+    /// A reverse proxy in front of canyu appends the client's address to `X-Forwarded-For`.
+    /// Off by default: without such a proxy the header is whatever the client wrote.
+    pub trust_proxy: bool,
     /// `username:password` of a district administrator created on start when absent.
     pub bootstrap_admin: Option<Secret>,
     pub log_format: LogFormat,
@@ -103,6 +110,9 @@ impl Default for Settings {
             wechat_base_url: "https://api.weixin.qq.com".into(),
             wechat_timeout_ms: 5_000,
             body_limit_bytes: 256 * 1024,
+            rate_limit_login_per_min: 10,
+            rate_limit_submit_per_min: 30,
+            trust_proxy: false,
             bootstrap_admin: None,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,

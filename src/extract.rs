@@ -63,7 +63,8 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
     }
 }
 
-fn payload_too_large() -> ApiError {
+/// 413 `payload_too_large`, for everything that reads a body.
+pub fn payload_too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",

@@ -13,7 +13,13 @@ use crate::error::{FieldError, Problem};
     info(
         title = "canyu 参与",
         description = "西城区居民参与平台（问卷、基层议事、特邀体验员、开放日）的后端接口。\n\n\
-            Errors are `application/problem+json` with a stable `code`.",
+            Errors are `application/problem+json` with a stable `code`.\n\n\
+            Any POST by a signed-in caller may carry `Idempotency-Key` (1 to 64 visible ASCII \
+            characters, e.g. a UUID): a retry with the same key and the same request gets the \
+            first answer again with `Idempotent-Replayed: true` and does nothing twice; while \
+            the first still runs the answer is 409 `request_in_progress`; the same key with \
+            another request is 422 `idempotency_key_reused`; an invalid key is 400 \
+            `invalid_idempotency_key`. Keys live 24 hours.",
         version = "1.0.0"
     ),
     components(schemas(Problem, FieldError)),

@@ -15,8 +15,9 @@ use crate::{
     auth::tokens::TokenKeys,
     cache::Cache,
     config::{Secret, Settings},
-    db, extract, health, openapi, org_units,
+    db, extract, health, idempotency, openapi, org_units,
     personal_data::{self, DataKey},
+    rate_limit::RateLimits,
     state::AppState,
     telemetry,
     wechat::WechatClient,
@@ -49,6 +50,7 @@ impl Application {
             Cache::redis(&settings.redis_url, &settings.cache_prefix)
                 .context("invalid CANYU_REDIS_URL")?
         };
+        let rate_limits = RateLimits::new(&settings, &cache);
         let secret = match &settings.jwt_secret {
             Some(s) => s.clone(),
             None => load_or_create_secret(&settings.data_dir, "jwt_secret", generate_jwt_secret)?,
@@ -73,12 +75,15 @@ impl Application {
             port,
             database = %db.get_database_backend().as_str(),
             cache = cache.kind(),
+            rate_limits = rate_limits.kind(),
+            trust_proxy = settings.trust_proxy,
             dev_login = settings.dev_login_enabled(),
             "canyu ready"
         );
         let state = AppState {
             db,
             cache,
+            rate_limits,
             wechat: Arc::new(wechat),
             tokens: Arc::new(tokens),
             data_key,
@@ -173,8 +178,12 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             telemetry::prometheus().run_upkeep();
         }
     });
+    idempotency::spawn_purge(data.db.clone());
     let mut server = HttpServer::new(move || {
+        // The last `wrap` runs first: request context (ids, problem bodies) around
+        // everything, idempotency inside it so its own answers carry the request id.
         App::new()
+            .wrap(from_fn(idempotency::idempotency))
             .wrap(from_fn(telemetry::request_context))
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(limit))

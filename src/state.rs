@@ -1,5 +1,5 @@
-//! What every handler can reach: the database, the cache, the WeChat client, the token keys
-//! and the settings. No globals: tests build as many of these as they like.
+//! What every handler can reach: the database, the cache, the rate limits, the WeChat client,
+//! the token keys and the settings. No globals: tests build as many of these as they like.
 
 use std::sync::Arc;
 
@@ -7,13 +7,14 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::tokens::TokenKeys, cache::Cache, config::Settings, personal_data::DataKey,
-    wechat::WechatClient,
+    rate_limit::RateLimits, wechat::WechatClient,
 };
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub cache: Cache,
+    pub rate_limits: RateLimits,
     pub wechat: Arc<WechatClient>,
     pub tokens: Arc<TokenKeys>,
     pub data_key: DataKey,

@@ -67,7 +67,8 @@ async fn get_me(who: Identity, state: web::Data<AppState>) -> ApiResult<HttpResp
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses((status = 200, body = UserView),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed`, `not_a_subdistrict`, `org_unit_unknown`, or `content_rejected` (WeChat's content check refused the text; `errors` names the fields)"),
+              (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`: too many submissions; see `Retry-After`")))]
 async fn patch_me(
     CurrentResident(who): CurrentResident,
     state: web::Data<AppState>,

@@ -17,11 +17,13 @@ use super::{
 use crate::{
     audit::{self, Action, Actor},
     auth::{self, Identity, Role},
+    content_check::{self, Scene, Text},
     entities::{residents, staff},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
     org_units::{self, OrgUnitKind},
     pagination::{Page, PageRequest},
     personal_data::consent,
+    rate_limit::{self, Limit},
     state::AppState,
     wechat::WechatError,
 };
@@ -108,30 +110,35 @@ pub async fn me(state: &AppState, who: &Identity) -> ApiResult<UserView> {
     }
 }
 
+/// A resident edits their profile. Counts as a submission for the rate limit; new free text
+/// goes through WeChat's content check before anything is written.
+#[tracing::instrument(skip_all)]
 pub async fn update_me(
     state: &AppState,
     resident_id: Uuid,
     req: UpdateMeRequest,
 ) -> ApiResult<UserView> {
+    rate_limit::check(state, Limit::Submission, &resident_id.to_string()).await?;
     let db = &state.db;
     let current = live_resident(db, resident_id).await?;
     let mut errors = Vec::new();
-    let mut active: residents::ActiveModel = current.into();
-    if let Some(nickname) = req.nickname {
-        match nickname
+    let mut nickname = None;
+    if let Some(value) = req.nickname {
+        match value
             .map(|n| short_text(&n, 20, "昵称应为 1 到 20 个字"))
             .transpose()
         {
-            Ok(v) => active.nickname = Set(v),
+            Ok(v) => nickname = Some(v),
             Err(m) => errors.push(("nickname", m)),
         }
     }
-    if let Some(community) = req.community {
-        match community
+    let mut community = None;
+    if let Some(value) = req.community {
+        match value
             .map(|c| short_text(&c, 40, "社区名称应为 1 到 40 个字"))
             .transpose()
         {
-            Ok(v) => active.community = Set(v),
+            Ok(v) => community = Some(v),
             Err(m) => errors.push(("community", m)),
         }
     }
@@ -146,16 +153,46 @@ pub async fn update_me(
                 .collect(),
         ));
     }
-    if let Some(sub) = req.home_subdistrict {
-        let code = match sub {
-            Some(code) => Some(
-                org_units::service::require_subdistrict(db, code.trim(), "home_subdistrict")
-                    .await?
-                    .code,
-            ),
-            None => None,
-        };
-        active.home_subdistrict = Set(code);
+    let home_subdistrict = match req.home_subdistrict {
+        Some(Some(code)) => Some(Some(
+            org_units::service::require_subdistrict(db, code.trim(), "home_subdistrict")
+                .await?
+                .code,
+        )),
+        Some(None) => Some(None),
+        None => None,
+    };
+
+    // Last, once the request is otherwise valid, and only for text that changes: WeChat's
+    // quota is not spent on requests refused anyway or on text it already passed.
+    let mut texts = Vec::new();
+    if let Some(Some(n)) = &nickname
+        && current.nickname.as_ref() != Some(n)
+    {
+        texts.push(Text {
+            field: "nickname",
+            content: n,
+        });
+    }
+    if let Some(Some(c)) = &community
+        && current.community.as_ref() != Some(c)
+    {
+        texts.push(Text {
+            field: "community",
+            content: c,
+        });
+    }
+    content_check::check(state, &current.openid, Scene::Profile, &texts).await?;
+
+    let mut active: residents::ActiveModel = current.into();
+    if let Some(v) = nickname {
+        active.nickname = Set(v);
+    }
+    if let Some(v) = community {
+        active.community = Set(v);
+    }
+    if let Some(v) = home_subdistrict {
+        active.home_subdistrict = Set(v);
     }
     active.updated_at = Set(Utc::now());
     let updated = repo::update_resident(db, active).await?;

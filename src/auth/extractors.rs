@@ -3,7 +3,7 @@ use std::{future::Future, pin::Pin};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use uuid::Uuid;
 
-use super::{Role, repo};
+use super::{Role, repo, tokens::TokenKeys};
 use crate::{error::ApiError, state::AppState};
 
 /// Any signed-in caller whose access token is valid and not revoked.
@@ -81,6 +81,13 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
             "登录凭证无效，请重新登录",
         )),
     }
+}
+
+/// The `sub` of a valid bearer token, or `None`. For middleware that needs to know the caller
+/// without refusing anyone: revocation and roles are left to the handler's own extractor.
+pub fn bearer_subject(req: &HttpRequest, tokens: &TokenKeys) -> Option<Uuid> {
+    let token = bearer(req).ok()?;
+    tokens.verify(&token).ok().map(|claims| claims.sub)
 }
 
 async fn identify(state: &AppState, token: &str) -> Result<Identity, ApiError> {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use dto::{TokenResponse, UserView};
-pub use extractors::{CurrentResident, CurrentStaff, Identity, RequireAdmin};
+pub use extractors::{CurrentResident, CurrentStaff, Identity, RequireAdmin, bearer_subject};
 pub use routes::{ApiDoc, configure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

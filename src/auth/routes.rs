@@ -12,6 +12,7 @@ use super::{
 use crate::{
     error::{ApiResult, Problem},
     extract::ApiJson,
+    rate_limit::LoginRateLimit,
     state::AppState,
 };
 
@@ -48,10 +49,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 200, body = TokenResponse),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "`wechat_code_invalid`"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`wechat_user_blocked`"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`wechat_rate_limited`"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited` (too many attempts from this address) or `wechat_rate_limited`; see `Retry-After`"),
         (status = 503, body = Problem, content_type = "application/problem+json", description = "`upstream_unavailable`"),
     ))]
 async fn wechat_login(
+    _limit: LoginRateLimit,
     state: web::Data<AppState>,
     body: ApiJson<WechatLoginRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -64,8 +66,10 @@ async fn wechat_login(
 #[utoipa::path(post, path = "/api/v1/auth/dev-login", tag = "auth",
     request_body = DevLoginRequest,
     responses((status = 200, body = TokenResponse),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`: too many attempts from this address; see `Retry-After`")))]
 async fn dev_login(
+    _limit: LoginRateLimit,
     state: web::Data<AppState>,
     body: ApiJson<DevLoginRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -82,8 +86,10 @@ async fn dev_login(
         (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid_credentials`"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`account_disabled`"),
         (status = 423, body = Problem, content_type = "application/problem+json", description = "`account_locked`"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`: too many attempts from this address; see `Retry-After`"),
     ))]
 async fn staff_login(
+    _limit: LoginRateLimit,
     state: web::Data<AppState>,
     body: ApiJson<StaffLoginRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -99,8 +105,10 @@ async fn staff_login(
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "`refresh_token_invalid`, `refresh_token_expired`, `refresh_token_revoked`, `refresh_token_reused`"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`: too many attempts from this address; see `Retry-After`"),
     ))]
 async fn refresh(
+    _limit: LoginRateLimit,
     state: web::Data<AppState>,
     body: ApiJson<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {

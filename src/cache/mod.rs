@@ -194,6 +194,32 @@ impl Cache {
         }
     }
 
+    /// Runs a Lua script on Redis against one key (prefixed like every other key), for
+    /// counters that must be atomic across instances. `Ok(None)` on the in-process store,
+    /// which has no scripts: callers keep their own in-process state for that case.
+    pub async fn run_script(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[u64],
+    ) -> Result<Option<i64>, CacheError> {
+        let key = self.key(key);
+        match (&self.store, self.live_redis()) {
+            (Store::Memory(_), _) | (_, Ok(None)) => Ok(None),
+            (_, Ok(Some(r))) => r
+                .run_script(script, &key, args)
+                .await
+                .map(Some)
+                .inspect_err(|e| {
+                    self.degraded("script", e);
+                }),
+            (_, Err(e)) => {
+                self.degraded("script", &e);
+                Err(e)
+            }
+        }
+    }
+
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let bytes = self.get(key).await?;
         match serde_json::from_slice(&bytes) {
@@ -216,7 +242,11 @@ impl Cache {
         metrics::counter!("cache_errors_total", "op" => op).increment(1);
         // One warning per outage window, not one per request.
         if now_ms() >= self.skip_until_ms.load(Ordering::Relaxed) {
-            tracing::warn!(op, error = %e, "cache unavailable; answering from the database");
+            tracing::warn!(
+                op,
+                error = %e,
+                "redis unavailable; reads fall back to the database, shared rate limits let requests through"
+            );
             self.trip();
         }
     }

@@ -60,6 +60,20 @@ impl RedisStore {
         Ok(())
     }
 
+    pub async fn run_script(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[u64],
+    ) -> Result<i64, CacheError> {
+        let mut c = self.conn.clone();
+        let mut call = script.key(key);
+        for arg in args {
+            call.arg(*arg);
+        }
+        Ok(call.invoke_async(&mut c).await?)
+    }
+
     pub async fn set_if_absent(
         &self,
         key: &str,

@@ -2,6 +2,7 @@
 
 pub mod audit_log;
 pub mod consents;
+pub mod idempotency_keys;
 pub mod org_units;
 pub mod refresh_tokens;
 pub mod residents;

@@ -1,10 +1,13 @@
 //! WeChat's server API: `jscode2session` for login, a server access token (`stable_token`),
-//! and `getuserphonenumber`. The base URL comes from configuration so tests point it at a
+//! `getuserphonenumber`, and `msg_sec_check` (v2) for residents' free text. The base URL comes from configuration so tests point it at a
 //! local stub that answers in WeChat's exact formats.
 //!
 //! `session_key` is never deserialised, so it cannot be returned or logged by accident.
 
-use std::time::{Duration, Instant};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -63,6 +66,38 @@ struct PhoneInfo {
     phone_number: Option<String>,
     pure_phone_number: Option<String>,
     country_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SecCheckAnswer {
+    errcode: Option<i64>,
+    errmsg: Option<String>,
+    result: Option<SecCheckResult>,
+    trace_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SecCheckResult {
+    suggest: Option<String>,
+    label: Option<i64>,
+}
+
+/// WeChat's advice on a piece of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suggest {
+    Pass,
+    Review,
+    Risky,
+}
+
+/// The answer of `msg_sec_check`: the advice, WeChat's label (100 normal, 10001 ads,
+/// 20001 politics, 20002 porn, 20003 abuse, 20006 crime, 20008 fraud, 20012 vulgar,
+/// 20013 copyright, 21000 other) and the trace id to quote to WeChat.
+#[derive(Debug, Clone)]
+pub struct SecCheck {
+    pub suggest: Suggest,
+    pub label: i64,
+    pub trace_id: Option<String>,
 }
 
 struct CachedToken {
@@ -208,12 +243,17 @@ impl WechatClient {
         }
     }
 
-    /// The resident's phone number from a `getPhoneNumber` button code.
-    pub async fn phone_number(&self, code: &str) -> Result<String, WechatError> {
+    /// Calls WeChat with the server access token; when WeChat says the token is stale (it
+    /// was refreshed elsewhere, or expired early), fetches a new one and tries once more.
+    async fn with_token<T, F, Fut>(&self, call: F) -> Result<T, WechatError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, WechatError>>,
+    {
         let mut retried = false;
         loop {
             let token = self.access_token().await?;
-            match self.phone_number_with(&token, code).await {
+            match call(token.clone()).await {
                 Err(e) if is_stale_token(&e) && !retried => {
                     retried = true;
                     self.forget_token(&token).await;
@@ -221,6 +261,76 @@ impl WechatClient {
                 other => return other,
             }
         }
+    }
+
+    /// The resident's phone number from a `getPhoneNumber` button code.
+    pub async fn phone_number(&self, code: &str) -> Result<String, WechatError> {
+        self.with_token(|token| async move { self.phone_number_with(&token, code).await })
+            .await
+    }
+
+    /// `msg_sec_check` v2: WeChat's advice on text a user wrote. `scene` is WeChat's: 1
+    /// profile, 2 comment, 3 forum, 4 social log. The user must have opened the mini-program
+    /// within the last two hours, or WeChat answers an error.
+    pub async fn msg_sec_check(
+        &self,
+        openid: &str,
+        scene: u8,
+        content: &str,
+    ) -> Result<SecCheck, WechatError> {
+        self.with_token(|token| async move {
+            self.msg_sec_check_with(&token, openid, scene, content)
+                .await
+        })
+        .await
+    }
+
+    async fn msg_sec_check_with(
+        &self,
+        token: &str,
+        openid: &str,
+        scene: u8,
+        content: &str,
+    ) -> Result<SecCheck, WechatError> {
+        let res = self
+            .http
+            .post(format!("{}/wxa/msg_sec_check", self.base_url))
+            .query(&[("access_token", token)])
+            .json(&serde_json::json!({
+                "content": content,
+                "version": 2,
+                "scene": scene,
+                "openid": openid,
+            }))
+            .send()
+            .await
+            .map_err(transport)?;
+        if !res.status().is_success() {
+            return Err(WechatError::Unavailable(format!(
+                "HTTP {}",
+                res.status().as_u16()
+            )));
+        }
+        let answer: SecCheckAnswer = Self::read(res).await?;
+        check(answer.errcode, answer.errmsg)?;
+        let result = answer
+            .result
+            .ok_or_else(|| WechatError::Unavailable("answer without result".into()))?;
+        let suggest = match result.suggest.as_deref() {
+            Some("pass") => Suggest::Pass,
+            Some("review") => Suggest::Review,
+            Some("risky") => Suggest::Risky,
+            other => {
+                return Err(WechatError::Unavailable(format!(
+                    "unknown suggest {other:?}"
+                )));
+            }
+        };
+        Ok(SecCheck {
+            suggest,
+            label: result.label.unwrap_or_default(),
+            trace_id: answer.trace_id,
+        })
     }
 
     async fn phone_number_with(&self, token: &str, code: &str) -> Result<String, WechatError> {

@@ -78,6 +78,10 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         wechat_timeout_ms: 1_000,
         bootstrap_admin: Some(Secret::new(format!("{ADMIN_USERNAME}:{ADMIN_PASSWORD}"))),
         cache_prefix: format!("test:{}:", Uuid::new_v4().simple()),
+        // Every test logs in from 127.0.0.1, some many times; the rate limit tests set
+        // the limits they exercise.
+        rate_limit_login_per_min: 10_000,
+        rate_limit_submit_per_min: 10_000,
         workers: 2,
         ..Settings::default()
     };
@@ -143,6 +147,12 @@ impl TestApp {
 
     pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
         self.request(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// A dev login, answered as it comes (the rate limit tests want the refusals too).
+    pub async fn dev_login(&self, openid: &str) -> reqwest::Response {
+        self.post("/api/v1/auth/dev-login", None, &json!({ "openid": openid }))
+            .await
     }
 
     /// A resident signs in through dev login.

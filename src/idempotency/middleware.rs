@@ -1,0 +1,238 @@
+//! The actix glue: reads the key and the body, asks the service whether to run, replay or
+//! refuse, and records the answer.
+
+use actix_web::{
+    Error, HttpMessage, HttpResponse,
+    body::{BodySize, BoxBody, MessageBody, to_bytes},
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    http::{
+        Method, StatusCode,
+        header::{self, HeaderMap, HeaderName},
+    },
+    middleware::Next,
+    web::{self, Bytes, BytesMut},
+};
+use futures_util::StreamExt;
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::{
+    domain::{IdempotencyKey, fingerprint, is_replayable},
+    service::{self, Claim, StoredAnswer},
+};
+use crate::{auth::bearer_subject, error::ApiError, extract::payload_too_large, state::AppState};
+
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Larger answers are passed through without being kept (the key is released): creating
+/// POSTs answer with one resource, far below this.
+const MAX_STORED_BODY: u64 = 1024 * 1024;
+
+/// `Idempotency-Key` on POST: the first answer of a signed-in caller's request is kept for
+/// 24 hours and replayed for retries with the same key and the same request.
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if req.method() != Method::POST || !req.headers().contains_key(&IDEMPOTENCY_KEY) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let key = match parse_key(req.headers()) {
+        Ok(key) => key,
+        Err(e) => return Ok(req.error_response(e)),
+    };
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let caller = state
+        .as_ref()
+        .and_then(|s| bearer_subject(req.request(), &s.tokens));
+    // Without a valid token there is no one to keep the answer for; the handler decides
+    // (and answers 401 where a token is needed).
+    let (Some(state), Some(user)) = (state, caller) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+
+    let body = match read_body(&mut req, state.settings.body_limit_bytes).await {
+        Ok(body) => body,
+        Err(e) => return Ok(req.error_response(e)),
+    };
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned());
+    let print = fingerprint(req.method().as_str(), &path, &body);
+    // The handler reads the body again from here.
+    req.set_payload(Payload::from(body));
+
+    let claim = match service::claim(&state.db, user, &key, &print).await {
+        Ok(claim) => claim,
+        Err(e) => return Ok(req.error_response(ApiError::from(e))),
+    };
+    match claim {
+        Claim::Run(id) => run(req, next, &state.db, id).await,
+        Claim::Replay(answer) => {
+            metrics::counter!("idempotency_replays_total").increment(1);
+            Ok(req.into_response(replay(answer)))
+        }
+        Claim::InProgress => {
+            metrics::counter!("idempotency_refusals_total", "reason" => "in_progress").increment(1);
+            Ok(req.error_response(
+                ApiError::conflict("request_in_progress", "相同的请求正在处理中，请稍后再试")
+                    .with_retry_after(1),
+            ))
+        }
+        Claim::Reused => {
+            metrics::counter!("idempotency_refusals_total", "reason" => "reused").increment(1);
+            Ok(req.error_response(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency-Key",
+                "该 Idempotency-Key 已用于另一个请求，请为新请求生成新的值",
+            )))
+        }
+    }
+}
+
+fn parse_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
+    let mut values = headers.get_all(&IDEMPOTENCY_KEY);
+    let parsed = match (values.next(), values.next()) {
+        (Some(value), None) => IdempotencyKey::parse(value.as_bytes()),
+        _ => Err("只能提供一个 Idempotency-Key"),
+    };
+    parsed.map_err(|message| {
+        ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            "Idempotency-Key",
+            message,
+        )
+    })
+}
+
+/// Buffers the body within the configured limit (413 beyond it, as the extractors would).
+async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(payload_too_large());
+    }
+    let mut payload = req.take_payload();
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| ApiError::bad_request("invalid_body", "请求内容无法读取，请重试"))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(payload_too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Runs the request under its claim and keeps the answer when it is final.
+async fn run<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+    db: &DatabaseConnection,
+    claim: Uuid,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let guard = ReleaseOnDrop {
+        db: Some(db.clone()),
+        claim,
+    };
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            guard.release().await;
+            return Err(e);
+        }
+    };
+    let status = res.status();
+    let (http_req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let storable = match body.size() {
+        BodySize::None => true,
+        BodySize::Sized(n) => n <= MAX_STORED_BODY,
+        BodySize::Stream => false,
+    };
+    if !is_replayable(status.as_u16()) || !storable {
+        guard.release().await;
+        let res = head.set_body(body).map_into_boxed_body();
+        return Ok(ServiceResponse::new(http_req, res));
+    }
+    let bytes = match to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            guard.release().await;
+            let e: Box<dyn std::error::Error> = e.into();
+            return Err(ApiError::internal(anyhow::anyhow!("response body: {e}")).into());
+        }
+    };
+    let answer = StoredAnswer {
+        status: status.as_u16(),
+        content_type: head
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: bytes.to_vec(),
+    };
+    // The work is done either way; when the answer cannot be kept the claim stays in
+    // progress, so retries are refused until it counts as abandoned rather than run twice
+    // at once.
+    if let Err(e) = service::complete(db, claim, answer).await {
+        tracing::error!(error = %e, "idempotent answer could not be stored");
+    }
+    guard.disarm();
+    let res = head.set_body(bytes).map_into_boxed_body();
+    Ok(ServiceResponse::new(http_req, res))
+}
+
+fn replay(answer: StoredAnswer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = HttpResponse::build(status);
+    res.insert_header((IDEMPOTENT_REPLAYED, "true"));
+    if let Some(content_type) = answer.content_type {
+        res.insert_header((header::CONTENT_TYPE, content_type));
+    }
+    res.body(answer.body)
+}
+
+/// Releases the claim if the request is dropped mid-way (the client went away and actix
+/// dropped the handler), so a retry is not refused as "in progress" until the claim
+/// counts as abandoned.
+struct ReleaseOnDrop {
+    db: Option<DatabaseConnection>,
+    claim: Uuid,
+}
+
+impl ReleaseOnDrop {
+    async fn release(mut self) {
+        if let Some(db) = self.db.take()
+            && let Err(e) = service::release(&db, self.claim).await
+        {
+            tracing::warn!(error = %e, "idempotency claim could not be released");
+        }
+    }
+
+    fn disarm(mut self) {
+        self.db = None;
+    }
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        let Some(db) = self.db.take() else { return };
+        let claim = self.claim;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = service::release(&db, claim).await {
+                    tracing::warn!(error = %e, "idempotency claim could not be released");
+                }
+            });
+        }
+    }
+}

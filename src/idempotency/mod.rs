@@ -1,0 +1,37 @@
+//! `Idempotency-Key` for creating POSTs, so a phone on a bad network can retry safely.
+//!
+//! A signed-in caller's POST that carries a key is claimed in the database under the unique
+//! (user, key) pair before it runs. A retry with the same key and the same request (method,
+//! path, body) gets the first answer again with `Idempotent-Replayed: true`; a retry while
+//! the first still runs is 409 `request_in_progress`; the same key with another request is
+//! 422 `idempotency_key_reused`. Answers that are not final (5xx, 401, 408, 429) are not kept,
+//! so a retry runs again. Keys live 24 hours.
+//!
+//! The claim lives in the database, not in Redis, so the guarantee holds across instances
+//! and through a Redis outage, on SQLite and PostgreSQL alike.
+
+pub mod domain;
+mod middleware;
+mod repo;
+pub mod service;
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+pub use middleware::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, idempotency};
+
+/// Deletes expired keys every hour (any instance may do it; the deletes do not conflict).
+pub fn spawn_purge(db: DatabaseConnection) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
+        loop {
+            tick.tick().await;
+            match service::purge_expired(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired idempotency keys purged"),
+                Err(e) => tracing::warn!(error = %e, "idempotency key purge failed"),
+            }
+        }
+    });
+}

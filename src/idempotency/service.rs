@@ -1,0 +1,118 @@
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+use super::{
+    domain::{ABANDONED_AFTER, IdempotencyKey, KEY_TTL},
+    repo,
+};
+use crate::error::is_unique_violation;
+
+/// The first answer, as it will be replayed.
+#[derive(Debug)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What a request carrying a key may do.
+#[derive(Debug)]
+pub enum Claim {
+    /// Run it; its answer is recorded under this claim id.
+    Run(Uuid),
+    /// The same request was answered before: send that answer again.
+    Replay(StoredAnswer),
+    /// The same request is running right now.
+    InProgress,
+    /// The key was used for a different request.
+    Reused,
+}
+
+fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Decides what a request with this key may do. Concurrent requests each try to insert the
+/// claim; the unique (user, key) constraint lets exactly one through, and the others read
+/// what it holds. An expired or abandoned claim is deleted by id and the insert retried,
+/// so a takeover is decided by the same constraint.
+#[tracing::instrument(skip_all)]
+pub async fn claim(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+) -> Result<Claim, DbErr> {
+    for _ in 0..3 {
+        let id = Uuid::now_v7();
+        match repo::insert_claim(db, id, user_id, key.as_str(), fingerprint).await {
+            Ok(()) => return Ok(Claim::Run(id)),
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e),
+        }
+        // Gone already: the holder failed and released it; try again.
+        let Some(held) = repo::find(db, user_id, key.as_str()).await? else {
+            continue;
+        };
+        let age = Utc::now() - held.created_at;
+        if age > chrono_duration(KEY_TTL) {
+            repo::delete(db, held.id).await?;
+            continue;
+        }
+        if held.fingerprint != fingerprint {
+            return Ok(Claim::Reused);
+        }
+        if held.state == repo::IN_PROGRESS {
+            if age > chrono_duration(ABANDONED_AFTER) {
+                tracing::warn!(claim = %held.id, "idempotency claim abandoned; taking it over");
+                repo::delete(db, held.id).await?;
+                continue;
+            }
+            return Ok(Claim::InProgress);
+        }
+        match held.response_status.and_then(|s| u16::try_from(s).ok()) {
+            Some(status) => {
+                return Ok(Claim::Replay(StoredAnswer {
+                    status,
+                    content_type: held.response_content_type,
+                    body: held.response_body.unwrap_or_default(),
+                }));
+            }
+            // A finished claim without an answer cannot be replayed: let the request run.
+            None => repo::delete(db, held.id).await?,
+        }
+    }
+    // Three lost races in a row: someone else keeps winning, so it is in progress.
+    Ok(Claim::InProgress)
+}
+
+/// Records the answer of a claim. A claim that was taken over meanwhile is left alone.
+pub async fn complete(
+    db: &DatabaseConnection,
+    claim: Uuid,
+    answer: StoredAnswer,
+) -> Result<(), DbErr> {
+    let stored = repo::complete(
+        db,
+        claim,
+        i32::from(answer.status),
+        answer.content_type,
+        answer.body,
+    )
+    .await?;
+    if !stored {
+        tracing::warn!(%claim, "idempotency claim was taken over before its answer was stored");
+    }
+    Ok(())
+}
+
+/// Releases a claim whose answer is not final, so that a retry runs again.
+pub async fn release(db: &DatabaseConnection, claim: Uuid) -> Result<(), DbErr> {
+    repo::delete(db, claim).await
+}
+
+/// Deletes keys past their lifetime.
+pub async fn purge_expired(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    repo::purge_older_than(db, Utc::now() - chrono_duration(KEY_TTL)).await
+}
