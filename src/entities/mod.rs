@@ -1,6 +1,9 @@
 //! sea-orm entities: the tables as the code sees them. No logic here.
 
+pub mod job_leases;
+pub mod notifications;
 pub mod org_units;
 pub mod refresh_tokens;
 pub mod residents;
 pub mod staff;
+pub mod subscription_grants;
