@@ -9,6 +9,8 @@ pub mod entities;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jobs;
+pub mod notifications;
 pub mod openapi;
 pub mod org_units;
 pub mod pagination;

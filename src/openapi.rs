@@ -45,6 +45,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::auth::ApiDoc::openapi());
     doc.merge(crate::accounts::ApiDoc::openapi());
     doc.merge(crate::org_units::ApiDoc::openapi());
+    doc.merge(crate::notifications::ApiDoc::openapi());
     doc
 }
 

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
@@ -13,6 +13,7 @@ use crate::{
     auth::{self, Identity, Role},
     entities::{residents, staff},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
+    notifications,
     org_units::{self, OrgUnitKind},
     pagination::{Page, PageRequest},
     state::AppState,
@@ -28,8 +29,9 @@ fn invalid(field: &str, message: &str) -> ApiError {
     )
 }
 
-/// The resident behind a WeChat openid, created on first login. Two first logins at the same
-/// moment both end with the same row: the loser of the insert race reads the winner's.
+/// The resident behind a WeChat openid, created on first login with a welcome notice. Two
+/// first logins at the same moment both end with the same row (and one welcome): the loser
+/// of the insert race rolls back and reads the winner's.
 #[tracing::instrument(skip_all)]
 pub async fn resident_for_openid(
     db: &DatabaseConnection,
@@ -44,13 +46,26 @@ pub async fn resident_for_openid(
             _ => Ok(found),
         };
     }
-    match repo::insert_resident(db, openid, unionid).await {
+    match create_resident(db, openid, unionid).await {
         Ok(r) => Ok(r),
         Err(e) if is_unique_violation(&e) => repo::find_resident_by_openid(db, openid)
             .await?
             .ok_or_else(|| ApiError::internal(e)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The new resident and their welcome notice, together or not at all.
+async fn create_resident(
+    db: &DatabaseConnection,
+    openid: &str,
+    unionid: Option<&str>,
+) -> Result<residents::Model, DbErr> {
+    let txn = db.begin().await?;
+    let resident = repo::insert_resident(&txn, openid, unionid).await?;
+    notifications::enqueue(&txn, resident.id, notifications::welcome()).await?;
+    txn.commit().await?;
+    Ok(resident)
 }
 
 async fn unit_codes(db: &impl ConnectionTrait) -> ApiResult<HashMap<Uuid, String>> {
