@@ -2,7 +2,7 @@
 //! variables. Secrets are wrapped in [`Secret`] so that `Debug` (and so every log line)
 //! shows `***` instead of the value.
 
-use std::{fmt, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 
 use figment::{
     Figment,
@@ -86,6 +86,17 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub shutdown_timeout_secs: u64,
     pub workers: usize,
+    /// Runs the background jobs on this instance (tests turn them off and tick by hand).
+    pub jobs_enabled: bool,
+    /// How often the outbox sender looks for notices to deliver.
+    pub outbox_interval_ms: u64,
+    /// Delivery tries before a notice is dead-lettered.
+    pub outbox_max_attempts: u32,
+    /// First retry delay; it doubles with every failed try.
+    pub outbox_retry_base_secs: u64,
+    /// Subscribe-message template id per notice kind (`welcome = "..."`), from
+    /// `[wechat_templates]` in the file or `CANYU_WECHAT_TEMPLATE_<KIND>`.
+    pub wechat_templates: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -117,6 +128,11 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,
             workers: 0,
+            jobs_enabled: true,
+            outbox_interval_ms: 5_000,
+            outbox_max_attempts: 5,
+            outbox_retry_base_secs: 30,
+            wechat_templates: BTreeMap::new(),
         }
     }
 }
@@ -136,6 +152,11 @@ impl Settings {
         Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("CANYU_").ignore(&["config"]))
+            // `CANYU_WECHAT_TEMPLATE_DELIBERATION_UPDATE` -> `wechat_templates.deliberation_update`
+            .merge(
+                Env::prefixed("CANYU_WECHAT_TEMPLATE_")
+                    .map(|kind| format!("wechat_templates.{kind}").into()),
+            )
             .extract::<Settings>()
             .map(Settings::normalised)
             .map_err(|e| ConfigError::Load(Box::new(e)))
@@ -169,6 +190,19 @@ impl Settings {
 
     pub fn wechat_timeout(&self) -> Duration {
         Duration::from_millis(self.wechat_timeout_ms)
+    }
+
+    /// Never zero: a zero period would make the scheduler spin.
+    pub fn outbox_interval(&self) -> Duration {
+        Duration::from_millis(self.outbox_interval_ms.max(10))
+    }
+
+    /// The subscribe-message template configured for a notice kind, if any.
+    pub fn wechat_template(&self, kind: &str) -> Option<&str> {
+        self.wechat_templates
+            .get(kind)
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
     }
 
     pub fn uses_embedded_database(&self) -> bool {

@@ -12,6 +12,8 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod jobs;
+pub mod notifications;
 pub mod openapi;
 pub mod org_units;
 pub mod pagination;

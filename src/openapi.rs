@@ -53,6 +53,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::org_units::ApiDoc::openapi());
     doc.merge(crate::audit::ApiDoc::openapi());
     doc.merge(crate::personal_data::ApiDoc::openapi());
+    doc.merge(crate::notifications::ApiDoc::openapi());
     doc
 }
 

@@ -15,7 +15,9 @@ use crate::{
     auth::tokens::TokenKeys,
     cache::Cache,
     config::{Secret, Settings},
-    db, extract, health, idempotency, openapi, org_units,
+    db, extract, health, idempotency,
+    jobs::Scheduler,
+    notifications, openapi, org_units,
     personal_data::{self, DataKey},
     rate_limit::RateLimits,
     state::AppState,
@@ -27,6 +29,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    scheduler: Scheduler,
 }
 
 impl Application {
@@ -89,11 +92,14 @@ impl Application {
             data_key,
             settings: Arc::new(settings),
         };
+        notifications::check_templates(&state.settings);
         let server = run(listener, state.clone())?;
+        let scheduler = Scheduler::start(&state);
         Ok(Self {
             port,
             server,
             state,
+            scheduler,
         })
     }
 
@@ -105,9 +111,12 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests and job ticks finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let grace = Duration::from_secs(self.state.settings.shutdown_timeout_secs);
+        self.scheduler.stop(grace).await;
+        served
     }
 }
 
@@ -159,6 +168,8 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     auth::configure(cfg);
+    // Before accounts: its `/api/v1/me` scope would swallow `/api/v1/me/notifications`.
+    notifications::configure(cfg);
     accounts::configure(cfg);
     org_units::configure(cfg);
     audit::configure(cfg);

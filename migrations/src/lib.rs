@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_foundation;
 mod m20261127_000002_personal_data_audit;
 mod m20261127_000003_idempotency_keys;
+mod m20261127_000004_notifications_jobs;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261127_000002_personal_data_audit::Migration),
             Box::new(m20261127_000003_idempotency_keys::Migration),
+            Box::new(m20261127_000004_notifications_jobs::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
@@ -20,6 +20,7 @@ use crate::{
     content_check::{self, Scene, Text},
     entities::{residents, staff},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
+    notifications,
     org_units::{self, OrgUnitKind},
     pagination::{Page, PageRequest},
     personal_data::consent,
@@ -41,8 +42,9 @@ fn account_gone() -> ApiError {
     ApiError::unauthorized("token_revoked", "账号不存在，请重新登录")
 }
 
-/// The resident behind a WeChat openid, created on first login. Two first logins at the same
-/// moment both end with the same row: the loser of the insert race reads the winner's.
+/// The resident behind a WeChat openid, created on first login with a welcome notice. Two
+/// first logins at the same moment both end with the same row (and one welcome): the loser
+/// of the insert race rolls back and reads the winner's.
 #[tracing::instrument(skip_all)]
 pub async fn resident_for_openid(
     db: &DatabaseConnection,
@@ -57,7 +59,7 @@ pub async fn resident_for_openid(
             _ => Ok(found),
         };
     }
-    match repo::insert_resident(db, openid, unionid).await {
+    match create_resident(db, openid, unionid).await {
         Ok(r) => Ok(r),
         Err(e) if is_unique_violation(&e) => repo::find_resident_by_openid(db, openid)
             .await?
@@ -72,6 +74,19 @@ async fn live_resident(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<residen
         .await?
         .filter(|r| r.deleted_at.is_none())
         .ok_or_else(account_gone)
+}
+
+/// The new resident and their welcome notice, together or not at all.
+async fn create_resident(
+    db: &DatabaseConnection,
+    openid: &str,
+    unionid: Option<&str>,
+) -> Result<residents::Model, DbErr> {
+    let txn = db.begin().await?;
+    let resident = repo::insert_resident(&txn, openid, unionid).await?;
+    notifications::enqueue(&txn, resident.id, notifications::welcome()).await?;
+    txn.commit().await?;
+    Ok(resident)
 }
 
 async fn unit_codes(db: &impl ConnectionTrait) -> ApiResult<HashMap<Uuid, String>> {

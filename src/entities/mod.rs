@@ -3,7 +3,10 @@
 pub mod audit_log;
 pub mod consents;
 pub mod idempotency_keys;
+pub mod job_leases;
+pub mod notifications;
 pub mod org_units;
 pub mod refresh_tokens;
 pub mod residents;
 pub mod staff;
+pub mod subscription_grants;

@@ -1,5 +1,6 @@
 //! WeChat's server API: `jscode2session` for login, a server access token (`stable_token`),
-//! `getuserphonenumber`, and `msg_sec_check` (v2) for residents' free text. The base URL comes from configuration so tests point it at a
+//! `getuserphonenumber`, `msg_sec_check` (v2) for residents' free text, and one-time subscribe
+//! messages (`subscribe/send`). The base URL comes from configuration so tests point it at a
 //! local stub that answers in WeChat's exact formats.
 //!
 //! `session_key` is never deserialised, so it cannot be returned or logged by accident.
@@ -9,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::config::{Secret, Settings};
@@ -26,8 +27,20 @@ pub enum WechatError {
     Unavailable(String),
     #[error("wechat is not configured")]
     NotConfigured,
+    /// 43101: the user has no (more) subscription to this template.
+    #[error("the user has not subscribed to this template")]
+    NotSubscribed,
     #[error("wechat answered errcode {errcode}: {errmsg}")]
     Other { errcode: i64, errmsg: String },
+}
+
+impl WechatError {
+    /// Worth trying again later: WeChat busy or out of reach, a rate limit, or a server token
+    /// still refused after one refresh.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, WechatError::Unavailable(_) | WechatError::RateLimited)
+            || is_stale_token(self)
+    }
 }
 
 /// Who the mini-program user is, as WeChat says.
@@ -100,6 +113,24 @@ pub struct SecCheck {
     pub trace_id: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct PlainAnswer {
+    errcode: Option<i64>,
+    errmsg: Option<String>,
+}
+
+/// One subscribe message, as `subscribe/send` takes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscribeMessage<'a> {
+    pub touser: &'a str,
+    pub template_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<&'a str>,
+    /// `{"thing1": {"value": "..."}, ...}`
+    pub data: serde_json::Value,
+    pub lang: &'static str,
+}
+
 struct CachedToken {
     value: String,
     refresh_at: Instant,
@@ -120,6 +151,7 @@ fn check(errcode: Option<i64>, errmsg: Option<String>) -> Result<(), WechatError
         Some(40029) | Some(40163) => Err(WechatError::CodeInvalid(errcode.unwrap_or_default())),
         Some(45011) => Err(WechatError::RateLimited),
         Some(40226) => Err(WechatError::UserBlocked),
+        Some(43101) => Err(WechatError::NotSubscribed),
         Some(-1) => Err(WechatError::Unavailable("system busy (-1)".into())),
         Some(errcode) => Err(WechatError::Other {
             errcode,
@@ -154,6 +186,11 @@ impl WechatClient {
             secret: settings.wechat_secret.clone(),
             token: Mutex::new(None),
         })
+    }
+
+    /// False on the embedded default, where no appid/secret is set: nothing can be sent.
+    pub fn is_configured(&self) -> bool {
+        self.credentials().is_ok()
     }
 
     fn credentials(&self) -> Result<(&str, &str), WechatError> {
@@ -333,6 +370,41 @@ impl WechatClient {
         })
     }
 
+    /// Sends a one-time subscribe message. A stale server token is refreshed and the message
+    /// tried once more: WeChat refused the first call, so it cannot arrive twice.
+    pub async fn send_subscribe_message(
+        &self,
+        message: &SubscribeMessage<'_>,
+    ) -> Result<(), WechatError> {
+        self.with_token(
+            |token| async move { self.send_subscribe_message_with(&token, message).await },
+        )
+        .await
+    }
+
+    async fn send_subscribe_message_with(
+        &self,
+        token: &str,
+        message: &SubscribeMessage<'_>,
+    ) -> Result<(), WechatError> {
+        let res = self
+            .http
+            .post(format!("{}/cgi-bin/message/subscribe/send", self.base_url))
+            .query(&[("access_token", token)])
+            .json(message)
+            .send()
+            .await
+            .map_err(transport)?;
+        if res.status().is_server_error() {
+            return Err(WechatError::Unavailable(format!(
+                "HTTP {}",
+                res.status().as_u16()
+            )));
+        }
+        let answer: PlainAnswer = Self::read(res).await?;
+        check(answer.errcode, answer.errmsg)
+    }
+
     async fn phone_number_with(&self, token: &str, code: &str) -> Result<String, WechatError> {
         let res = self
             .http
@@ -382,5 +454,15 @@ mod tests {
             Err(WechatError::Unavailable(_))
         ));
         assert!(is_stale_token(&check(Some(42001), None).unwrap_err()));
+        assert_eq!(check(Some(43101), None), Err(WechatError::NotSubscribed));
+    }
+
+    #[test]
+    fn only_busy_unreachable_and_token_trouble_are_worth_a_retry() {
+        assert!(WechatError::Unavailable("timeout".into()).is_transient());
+        assert!(WechatError::RateLimited.is_transient());
+        assert!(check(Some(40001), None).unwrap_err().is_transient());
+        assert!(!WechatError::NotSubscribed.is_transient());
+        assert!(!check(Some(40037), None).unwrap_err().is_transient());
     }
 }

@@ -2,11 +2,13 @@ use std::time::Duration;
 
 use canyu::{
     config::{Secret, Settings},
+    entities::notifications,
+    jobs::{self, Tick},
     startup::Application,
     state::AppState,
 };
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -83,6 +85,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         rate_limit_login_per_min: 10_000,
         rate_limit_submit_per_min: 10_000,
         workers: 2,
+        // Tests tick jobs by hand (`run_job`); the scheduler test turns it back on.
+        jobs_enabled: false,
         ..Settings::default()
     };
     let mut pg_database = None;
@@ -198,6 +202,68 @@ impl TestApp {
             res.text().await.unwrap_or_default()
         );
         session_from(self.login_staff(username, STAFF_PASSWORD).await).await
+    }
+
+    /// A second instance of the service on this app's database (its own pool on PostgreSQL;
+    /// on SQLite, which is single-instance, the same pool), with its own WeChat client.
+    pub async fn another_instance(&self) -> AppState {
+        let app = if self.pg_database.is_some() {
+            Application::build(self.settings.clone()).await
+        } else {
+            Application::build_with_db(self.settings.clone(), self.state.db.clone()).await
+        }
+        .expect("second instance builds");
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped());
+        state
+    }
+
+    /// Runs one tick of a job now, as the scheduler would.
+    pub async fn run_job(&self, name: &str) -> Tick {
+        jobs::run_once(&self.state, name).await.expect("job tick")
+    }
+
+    /// The resident's inbox page as the mini-program sees it.
+    pub async fn inbox(&self, who: &Session) -> Value {
+        let res = self
+            .get("/api/v1/me/notifications", Some(&who.access_token))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("inbox json")
+    }
+
+    /// The resident taps "允许" on the subscribe prompt of `template_id`.
+    pub async fn accept_subscription(&self, who: &Session, template_id: &str) -> Value {
+        let res = self
+            .post(
+                "/api/v1/me/subscriptions",
+                Some(&who.access_token),
+                &json!({ "template_id": template_id, "accepted": true }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("subscription json")
+    }
+
+    /// The outbox row of a notice, as the sender left it.
+    pub async fn delivery_of(&self, id: &str) -> notifications::Model {
+        let id: Uuid = id.parse().expect("notification id");
+        notifications::Entity::find_by_id(id)
+            .one(&self.state.db)
+            .await
+            .expect("query")
+            .expect("notification exists")
+    }
+
+    /// Requests the WeChat stub received on `path`.
+    pub async fn wechat_calls(&self, path: &str) -> Vec<wiremock::Request> {
+        self.wechat
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.url.path() == path)
+            .collect()
     }
 
     /// Takes the database away from under the running service.

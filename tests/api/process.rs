@@ -164,6 +164,7 @@ async fn the_staff_cli_creates_an_account_that_can_log_in() {
 /// Starts the embedded default as a real process with JSON logs, reading its stdout lines.
 fn start_embedded(
     wechat: &str,
+    env: &[(&str, &str)],
 ) -> (
     std::process::Child,
     u16,
@@ -172,8 +173,8 @@ fn start_embedded(
 ) {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir.path())
         .env("CANYU_PORT", "0")
         .env("CANYU_LOG_FORMAT", "json")
         .env("CANYU_WORKERS", "1")
@@ -184,9 +185,11 @@ fn start_embedded(
         .env_remove("CANYU_DATABASE_URL")
         .env_remove("CANYU_REDIS_URL")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -223,7 +226,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_logs_carry_the_request_id() 
         )
         .mount(&wechat)
         .await;
-    let (mut child, port, lines, _dir) = start_embedded(&wechat.uri());
+    let (mut child, port, lines, _dir) = start_embedded(&wechat.uri(), &[]);
 
     let client = reqwest::Client::new();
     let in_flight = tokio::spawn(
@@ -263,4 +266,56 @@ async fn sigterm_lets_in_flight_requests_finish_and_logs_carry_the_request_id() 
             .any(|v| v["fields"]["message"] == "request finished"),
         "{logged:?}"
     );
+}
+
+#[tokio::test]
+async fn templates_come_from_the_environment_and_jobs_stop_with_the_server() {
+    let wechat = wiremock::MockServer::start().await;
+    let (mut child, port, lines, _dir) = start_embedded(
+        &wechat.uri(),
+        &[
+            ("CANYU_WECHAT_TEMPLATE_DELIBERATION_UPDATE", "tmpl-from-env"),
+            ("CANYU_OUTBOX_INTERVAL_MS", "50"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/dev-login"))
+        .json(&serde_json::json!({ "openid": "o-env" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    // `CANYU_WECHAT_TEMPLATE_DELIBERATION_UPDATE` made the template one this server sends.
+    let res = client
+        .post(format!("{base}/api/v1/me/subscriptions"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "template_id": "tmpl-from-env", "accepted": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let messages: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .filter_map(|v| v["fields"]["message"].as_str().map(str::to_owned))
+        .collect();
+    let scheduled = messages.iter().position(|m| m == "job scheduled");
+    let stopped = messages.iter().position(|m| m == "jobs stopped");
+    assert!(scheduled.is_some() && stopped > scheduled, "{messages:?}");
 }
