@@ -210,6 +210,7 @@ pub struct DataExport {
     pub profile: ProfileExport,
     pub consents: Vec<ConsentExport>,
     pub sessions: Vec<SessionExport>,
+    pub notifications: Vec<crate::notifications::NotificationView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

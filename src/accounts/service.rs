@@ -251,6 +251,7 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
     let r = live_resident(db, resident_id).await?;
     let consents = consent::of_resident(db, resident_id).await?;
     let sessions = auth::service::sessions_of(db, resident_id).await?;
+    let notifications = notifications::service::export_of(db, resident_id).await?;
     Ok(DataExport {
         exported_at: Utc::now(),
         profile: ProfileExport {
@@ -273,6 +274,7 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
                 revoked: t.revoked || t.used_at.is_some(),
             })
             .collect(),
+        notifications,
     })
 }
 
@@ -283,6 +285,7 @@ pub async fn delete_account(state: &AppState, who: &Identity) -> ApiResult<()> {
     let txn = state.db.begin().await?;
     live_resident(&txn, who.id).await?;
     repo::erase_resident(&txn, who.id).await?;
+    notifications::service::erase_resident(&txn, who.id).await?;
     auth::service::revoke_all_sessions(&txn, who.id).await?;
     txn.commit().await?;
     auth::service::revoke_access_token(state, who).await;

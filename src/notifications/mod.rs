@@ -13,6 +13,7 @@ mod sender;
 pub mod service;
 
 pub use domain::{DeliveryState, Notice, NoticeKind, welcome};
+pub use dto::NotificationView;
 pub use routes::{ApiDoc, configure};
 pub use sender::{DeliveryReport, deliver_due};
 pub use service::enqueue;

@@ -310,3 +310,28 @@ pub async fn finish(
     let res = q.filter(held(id, token)).exec(db).await?;
     Ok(res.rows_affected == 1)
 }
+
+/// Every notice of a resident, oldest first, for their data export.
+pub async fn all_of_resident(
+    db: &impl ConnectionTrait,
+    resident_id: Uuid,
+) -> Result<Vec<notifications::Model>, DbErr> {
+    Notifications::find()
+        .filter(N::ResidentId.eq(resident_id))
+        .order_by_asc(N::Id)
+        .all(db)
+        .await
+}
+
+/// Forgets a resident's notices and subscription grants (account deletion).
+pub async fn delete_of_resident(db: &impl ConnectionTrait, resident_id: Uuid) -> Result<(), DbErr> {
+    Notifications::delete_many()
+        .filter(N::ResidentId.eq(resident_id))
+        .exec(db)
+        .await?;
+    Grants::delete_many()
+        .filter(G::ResidentId.eq(resident_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -96,3 +96,20 @@ pub async fn dead_letters(
     let rows = repo::list_dead(db, page.after, page.limit + 1).await?;
     Ok(Page::from_rows(rows, page, |m| m.id, DeadLetterView::from))
 }
+
+/// A resident's notices, for `GET /api/v1/me/data-export`.
+pub async fn export_of(
+    db: &impl ConnectionTrait,
+    resident_id: Uuid,
+) -> ApiResult<Vec<NotificationView>> {
+    Ok(repo::all_of_resident(db, resident_id)
+        .await?
+        .into_iter()
+        .map(NotificationView::from)
+        .collect())
+}
+
+/// Part of deleting an account: call it in the deletion's transaction.
+pub async fn erase_resident(db: &impl ConnectionTrait, resident_id: Uuid) -> Result<(), DbErr> {
+    repo::delete_of_resident(db, resident_id).await
+}

@@ -195,6 +195,7 @@ async fn a_resident_downloads_everything_canyu_holds_about_them() {
     assert_eq!(export["consents"][0]["purpose"], "phone_number");
     assert_eq!(export["consents"][0]["notice_version"], notice["version"]);
     assert!(!export["sessions"].as_array().unwrap().is_empty());
+    assert_eq!(export["notifications"][0]["kind"], "welcome");
 }
 
 #[tokio::test]
@@ -245,6 +246,29 @@ async fn a_resident_deletes_their_account_and_their_personal_data_is_gone() {
         .await
         .unwrap();
     assert!(found.is_empty());
+
+    // Their notices went with them.
+    let backend = app.state.db.get_database_backend();
+    let left = app
+        .state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            if backend == sea_orm::DbBackend::Postgres {
+                "SELECT COUNT(*) AS n FROM notifications WHERE resident_id = $1"
+            } else {
+                "SELECT COUNT(*) AS n FROM notifications WHERE resident_id = ?"
+            },
+            [uuid::Uuid::parse_str(resident.user["id"].as_str().unwrap())
+                .unwrap()
+                .into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(left, 0);
 
     // Coming back later starts a new, empty account.
     let again = app.login_resident("o-leaving").await;
