@@ -38,6 +38,10 @@ pub struct Problem {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Extension members particular to one `code` (RFC 9457 §3.2), e.g. `current_version`.
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug)]
@@ -46,6 +50,8 @@ pub struct ApiError {
     code: Cow<'static, str>,
     detail: String,
     errors: Vec<FieldError>,
+    /// Boxed: rare, and it keeps `Result<_, ApiError>` small.
+    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     retry_after_secs: Option<u64>,
     cause: Option<anyhow::Error>,
 }
@@ -59,9 +65,18 @@ impl ApiError {
             code: Cow::Borrowed(code),
             detail: detail.into(),
             errors: Vec::new(),
+            extensions: None,
             retry_after_secs: None,
             cause: None,
         }
+    }
+
+    /// Adds an extension member to the problem body.
+    pub fn with_extension(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extensions
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value);
+        self
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -225,6 +240,7 @@ impl ResponseError for ApiError {
             code: self.code.to_string(),
             request_id,
             errors: self.errors.clone(),
+            extensions: self.extensions.as_deref().cloned().unwrap_or_default(),
         };
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));

@@ -21,7 +21,7 @@ use crate::{
     personal_data::{self, DataKey},
     rate_limit::RateLimits,
     state::AppState,
-    telemetry,
+    surveys, telemetry,
     wechat::WechatClient,
 };
 
@@ -90,6 +90,7 @@ impl Application {
             wechat: Arc::new(wechat),
             tokens: Arc::new(tokens),
             data_key,
+            hot_surveys: Arc::default(),
             settings: Arc::new(settings),
         };
         notifications::check_templates(&state.settings);
@@ -170,6 +171,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     // Before accounts: its `/api/v1/me` scope would swallow `/api/v1/me/notifications`.
     notifications::configure(cfg);
+    // Before `accounts`: its `/api/v1/me` scope would swallow `/api/v1/me/responses`.
+    surveys::configure(cfg);
     accounts::configure(cfg);
     org_units::configure(cfg);
     audit::configure(cfg);

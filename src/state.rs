@@ -18,5 +18,6 @@ pub struct AppState {
     pub wechat: Arc<WechatClient>,
     pub tokens: Arc<TokenKeys>,
     pub data_key: DataKey,
+    pub hot_surveys: Arc<crate::surveys::hot::HotSurveys>,
     pub settings: Arc<Settings>,
 }

@@ -54,6 +54,11 @@ pub enum Action {
     StaffDisabled,
     StaffEnabled,
     PersonalDataRevealed,
+    SurveyCreated,
+    SurveyUpdated,
+    SurveyDeleted,
+    SurveyPublished,
+    SurveyClosed,
 }
 
 impl Action {
@@ -64,6 +69,11 @@ impl Action {
             Self::StaffDisabled => "staff.disabled",
             Self::StaffEnabled => "staff.enabled",
             Self::PersonalDataRevealed => "personal_data.revealed",
+            Self::SurveyCreated => "survey.created",
+            Self::SurveyUpdated => "survey.updated",
+            Self::SurveyDeleted => "survey.deleted",
+            Self::SurveyPublished => "survey.published",
+            Self::SurveyClosed => "survey.closed",
         }
     }
 }

@@ -10,3 +10,8 @@ pub mod refresh_tokens;
 pub mod residents;
 pub mod staff;
 pub mod subscription_grants;
+pub mod survey_answer_items;
+pub mod survey_participations;
+pub mod survey_responses;
+pub mod survey_versions;
+pub mod surveys;

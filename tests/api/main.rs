@@ -22,3 +22,4 @@ mod org_units;
 mod personal_data;
 mod process;
 mod rate_limit;
+mod surveys;

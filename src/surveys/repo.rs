@@ -1,0 +1,228 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use crate::entities::{
+    survey_answer_items::{self, Entity as Items},
+    survey_participations::{self, Entity as Participations},
+    survey_responses::{self, Entity as Responses},
+    survey_versions::{self, Entity as Versions},
+    surveys::{self, Entity as Surveys},
+};
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    model: surveys::ActiveModel,
+) -> Result<surveys::Model, DbErr> {
+    Surveys::insert(model).exec_with_returning(db).await
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<surveys::Model>, DbErr> {
+    Surveys::find_by_id(id).one(db).await
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    model: surveys::ActiveModel,
+) -> Result<surveys::Model, DbErr> {
+    Surveys::update(model).exec(db).await
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<u64, DbErr> {
+    Ok(Surveys::delete_by_id(id).exec(db).await?.rows_affected)
+}
+
+/// Staff lists: newest first, optionally of one org unit.
+pub async fn list_for_staff(
+    db: &impl ConnectionTrait,
+    org_unit_id: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<surveys::Model>, DbErr> {
+    let mut q = Surveys::find()
+        .order_by_desc(surveys::Column::Id)
+        .limit(limit);
+    if let Some(unit) = org_unit_id {
+        q = q.filter(surveys::Column::OrgUnitId.eq(unit));
+    }
+    if let Some(before) = before {
+        q = q.filter(surveys::Column::Id.lt(before));
+    }
+    q.all(db).await
+}
+
+/// Published surveys open at `now`, newest first. Audience is filtered by the caller (a JSON
+/// list is not portably queryable across SQLite and PostgreSQL).
+pub async fn list_open(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<surveys::Model>, DbErr> {
+    let mut q = Surveys::find()
+        .filter(surveys::Column::Status.eq("published"))
+        .filter(
+            surveys::Column::OpensAt
+                .is_null()
+                .or(surveys::Column::OpensAt.lte(now)),
+        )
+        .filter(
+            surveys::Column::ClosesAt
+                .is_null()
+                .or(surveys::Column::ClosesAt.gt(now)),
+        )
+        .order_by_desc(surveys::Column::Id)
+        .limit(limit);
+    if let Some(before) = before {
+        q = q.filter(surveys::Column::Id.lt(before));
+    }
+    q.all(db).await
+}
+
+pub async fn insert_version(
+    db: &impl ConnectionTrait,
+    survey_id: Uuid,
+    version: i32,
+    body: String,
+    by: Uuid,
+) -> Result<(), DbErr> {
+    let row = survey_versions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        survey_id: Set(survey_id),
+        version: Set(version),
+        body: Set(body),
+        published_at: Set(Utc::now()),
+        published_by: Set(by),
+    };
+    Versions::insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
+
+pub async fn find_version(
+    db: &impl ConnectionTrait,
+    survey_id: Uuid,
+    version: i32,
+) -> Result<Option<survey_versions::Model>, DbErr> {
+    Versions::find()
+        .filter(survey_versions::Column::SurveyId.eq(survey_id))
+        .filter(survey_versions::Column::Version.eq(version))
+        .one(db)
+        .await
+}
+
+pub async fn versions(
+    db: &impl ConnectionTrait,
+    survey_id: Uuid,
+) -> Result<Vec<survey_versions::Model>, DbErr> {
+    Versions::find()
+        .filter(survey_versions::Column::SurveyId.eq(survey_id))
+        .order_by_asc(survey_versions::Column::Version)
+        .all(db)
+        .await
+}
+
+/// Records that a resident took part; `false` when they already had.
+pub async fn insert_participation(
+    db: &impl ConnectionTrait,
+    survey_id: Uuid,
+    resident_id: Uuid,
+    keep_informed: bool,
+    on_day: NaiveDate,
+) -> Result<(), DbErr> {
+    let row = survey_participations::ActiveModel {
+        survey_id: Set(survey_id),
+        resident_id: Set(resident_id),
+        keep_informed: Set(keep_informed),
+        on_day: Set(on_day),
+    };
+    Participations::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn participations_of(
+    db: &impl ConnectionTrait,
+    resident_id: Uuid,
+) -> Result<Vec<survey_participations::Model>, DbErr> {
+    Participations::find()
+        .filter(survey_participations::Column::ResidentId.eq(resident_id))
+        .all(db)
+        .await
+}
+
+pub async fn answered(
+    db: &impl ConnectionTrait,
+    resident_id: Uuid,
+    survey_ids: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
+    Ok(Participations::find()
+        .filter(survey_participations::Column::ResidentId.eq(resident_id))
+        .filter(survey_participations::Column::SurveyId.is_in(survey_ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.survey_id)
+        .collect())
+}
+
+/// Takes one place under the response cap; `false` when the survey is full.
+pub async fn take_response_slot(db: &impl ConnectionTrait, survey_id: Uuid) -> Result<bool, DbErr> {
+    let res = Surveys::update_many()
+        .col_expr(
+            surveys::Column::ResponseCount,
+            Expr::col(surveys::Column::ResponseCount).add(1),
+        )
+        .filter(surveys::Column::Id.eq(survey_id))
+        .filter(surveys::Column::MaxResponses.is_null().or(
+            Expr::col(surveys::Column::ResponseCount).lt(Expr::col(surveys::Column::MaxResponses)),
+        ))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn insert_response(
+    db: &impl ConnectionTrait,
+    row: survey_responses::ActiveModel,
+) -> Result<(), DbErr> {
+    Responses::insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
+
+pub async fn insert_items(
+    db: &impl ConnectionTrait,
+    items: Vec<survey_answer_items::ActiveModel>,
+) -> Result<(), DbErr> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    Items::insert_many(items).exec_without_returning(db).await?;
+    Ok(())
+}
+
+pub async fn response_of(
+    db: &impl ConnectionTrait,
+    survey_id: Uuid,
+    resident_id: Uuid,
+) -> Result<Option<survey_responses::Model>, DbErr> {
+    Responses::find()
+        .filter(survey_responses::Column::SurveyId.eq(survey_id))
+        .filter(survey_responses::Column::RespondentId.eq(resident_id))
+        .one(db)
+        .await
+}
+
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<surveys::Model>, DbErr> {
+    Surveys::find()
+        .filter(surveys::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await
+}

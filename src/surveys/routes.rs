@@ -1,0 +1,231 @@
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use super::{
+    domain::{ChoiceOption, Page as SurveyPage, Question, QuestionKind, Row, TextFormat},
+    dto::{
+        MyResponse, PublishedSurvey, StaffSurveyView, SubmitRequest, SubmittedResponse, SurveyBody,
+        SurveyListQuery, SurveyStatus, SurveySummary,
+    },
+    hot::Source,
+    service,
+};
+use crate::{
+    auth::{CurrentResident, CurrentStaff, Identity, Role},
+    error::{ApiResult, Problem},
+    extract::ApiJson,
+    pagination::{ListQuery, Page, PageRequest},
+    state::AppState,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_surveys, create_survey, get_survey, update_survey, delete_survey, publish_survey,
+          close_survey, submit_response, my_responses),
+    components(schemas(SurveyBody, PublishedSurvey, StaffSurveyView, SurveySummary, SurveyStatus,
+        SubmitRequest, SubmittedResponse, MyResponse, Page<SurveySummary>, SurveyPage, Question,
+        QuestionKind, ChoiceOption, Row, TextFormat))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1/surveys")
+            .service(web::resource("").get(list_surveys).post(create_survey))
+            .service(
+                web::resource("/{id}")
+                    .get(get_survey)
+                    .put(update_survey)
+                    .delete(delete_survey),
+            )
+            .service(web::resource("/{id}/publish").post(publish_survey))
+            .service(web::resource("/{id}/close").post(close_survey))
+            .service(web::resource("/{id}/responses").post(submit_response)),
+    )
+    .service(web::resource("/api/v1/me/responses").get(my_responses));
+}
+
+fn page_of(q: &SurveyListQuery) -> ApiResult<PageRequest> {
+    PageRequest::try_from(&ListQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    })
+}
+
+/// Residents: open surveys for their sub-district, newest first. Staff: `?scope=mine` lists
+/// their org unit's surveys (all for administrators).
+#[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys", security(("bearer" = [])),
+    params(SurveyListQuery),
+    responses((status = 200, body = Page<SurveySummary>),
+              (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn list_surveys(
+    who: Identity,
+    state: web::Data<AppState>,
+    query: web::Query<SurveyListQuery>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let page = page_of(&query)?;
+    if query.scope.as_deref().is_some_and(|s| s != "mine") {
+        return Err(crate::error::ApiError::field(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "scope",
+            "scope 只能是 mine",
+        ));
+    }
+    if who.role == Role::Resident {
+        return Ok(HttpResponse::Ok().json(service::list_for_resident(&state, &who, page).await?));
+    }
+    let staff = staff_of(&req).await?;
+    Ok(HttpResponse::Ok().json(service::list_for_staff(&state, &staff, page).await?))
+}
+
+async fn staff_of(req: &HttpRequest) -> ApiResult<CurrentStaff> {
+    use actix_web::FromRequest;
+    CurrentStaff::from_request(req, &mut actix_web::dev::Payload::None).await
+}
+
+/// Creates a draft survey.
+#[utoipa::path(post, path = "/api/v1/surveys", tag = "surveys", security(("bearer" = [])),
+    request_body = SurveyBody,
+    responses((status = 201, body = StaffSurveyView),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_survey(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    body: ApiJson<SurveyBody>,
+) -> ApiResult<HttpResponse> {
+    let view = service::create(&state, &staff, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Staff: the survey with its draft. Residents: the current published version (cached; sends
+/// an `ETag` and answers `304` to a matching `If-None-Match`).
+#[utoipa::path(get, path = "/api/v1/surveys/{id}", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = PublishedSurvey, description = "residents; staff get `StaffSurveyView`"),
+              (status = 304, description = "not modified"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_survey(
+    who: Identity,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    if who.role != Role::Resident {
+        let staff = staff_of(&req).await?;
+        return Ok(HttpResponse::Ok().json(service::get_for_staff(&state, &staff, id).await?));
+    }
+    if let Some(tag) = service::etag(&state, id).await?
+        && req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .finish());
+    }
+    let (pointer, bytes, source) = service::resident_view(&state, id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::ETAG, pointer.etag(id)))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .insert_header((
+            "x-cache",
+            if source == Source::Cache {
+                "hit"
+            } else {
+                "miss"
+            },
+        ))
+        .body(bytes))
+}
+
+/// Replaces the draft; for a published survey this prepares the next version.
+#[utoipa::path(put, path = "/api/v1/surveys/{id}", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SurveyBody,
+    responses((status = 200, body = StaffSurveyView),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn update_survey(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<SurveyBody>,
+) -> ApiResult<HttpResponse> {
+    let view = service::update(&state, &staff, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Deletes a survey that nobody has answered.
+#[utoipa::path(delete, path = "/api/v1/surveys/{id}", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`survey_has_responses`")))]
+async fn delete_survey(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    service::delete(&state, &staff, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Checks the draft and publishes it as the next version.
+#[utoipa::path(post, path = "/api/v1/surveys/{id}/publish", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = StaffSurveyView),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "`survey_definition_invalid`, naming each question and field")))]
+async fn publish_survey(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::publish(&state, &staff, id.into_inner()).await?))
+}
+
+/// Closes a survey to further answers.
+#[utoipa::path(post, path = "/api/v1/surveys/{id}/close", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = StaffSurveyView),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn close_survey(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::close(&state, &staff, id.into_inner()).await?))
+}
+
+/// A resident answers. The server replays the questionnaire: all problems come back at once
+/// (422, `errors[].field` = question id). Send an `Idempotency-Key` so retries are safe.
+#[utoipa::path(post, path = "/api/v1/surveys/{id}/responses", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SubmitRequest,
+    responses((status = 201, body = SubmittedResponse),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`not_in_audience`"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`survey_closed`, `already_answered`, `survey_full`, `survey_version_changed` (with `current_version`)"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn submit_response(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<SubmitRequest>,
+) -> ApiResult<HttpResponse> {
+    let done = service::submit(&state, &who, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(done))
+}
+
+/// The surveys the resident answered, with their answers unless anonymous.
+#[utoipa::path(get, path = "/api/v1/me/responses", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = Vec<MyResponse>)))]
+async fn my_responses(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::my_responses(&state, &who).await?))
+}

@@ -1,0 +1,773 @@
+//! Survey use cases: drafts, publishing versions, the resident's view and submissions.
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::{http::StatusCode, web::Bytes};
+use chrono::{DateTime, Timelike, Utc};
+use sea_orm::{ActiveValue::Set, TransactionTrait};
+use uuid::Uuid;
+
+use super::{
+    domain::{Answer, AnswerSet, check_definition, validate_answers},
+    dto::{
+        MyResponse, PublishedSurvey, StaffSurveyView, SubmitRequest, SubmittedResponse, SurveyBody,
+        SurveyStatus, SurveySummary,
+    },
+    hot::{self, Pointer, Source},
+    repo,
+};
+use crate::{
+    accounts,
+    audit::{self, Action, Actor},
+    auth::{CurrentStaff, Identity},
+    entities::{org_units, survey_answer_items, survey_responses, surveys},
+    error::{ApiError, ApiResult, FieldError, is_unique_violation},
+    org_units::{OrgUnitKind, repo as units},
+    pagination::{Page, PageRequest},
+    rate_limit::{self, Limit},
+    state::AppState,
+};
+
+fn not_found() -> ApiError {
+    ApiError::not_found("survey_not_found", "没有这份问卷")
+}
+
+fn invalid(errors: Vec<FieldError>) -> ApiError {
+    ApiError::validation(errors)
+}
+
+fn field(f: impl Into<String>, m: impl Into<String>) -> FieldError {
+    FieldError {
+        field: f.into(),
+        message: m.into(),
+    }
+}
+
+/// Checks the settings of a body and answers the org unit it names.
+async fn check_settings(
+    state: &AppState,
+    staff: &CurrentStaff,
+    body: &SurveyBody,
+) -> ApiResult<org_units::Model> {
+    let unit =
+        crate::org_units::service::require(&state.db, body.org_unit.trim(), "org_unit").await?;
+    staff.ensure_org_unit(&unit.code)?;
+    let mut errors = Vec::new();
+    if body.title.trim().is_empty() {
+        errors.push(field("title", "请填写标题"));
+    }
+    let subs = sub_districts(state).await?;
+    let mut seen = HashSet::new();
+    for (i, code) in body.audience.iter().enumerate() {
+        if !subs.contains(code.as_str()) {
+            errors.push(field(format!("audience[{i}]"), "请选择西城区的街道"));
+        } else if !seen.insert(code.as_str()) {
+            errors.push(field(format!("audience[{i}]"), "街道重复"));
+        }
+    }
+    if let (Some(o), Some(c)) = (body.opens_at, body.closes_at)
+        && o >= c
+    {
+        errors.push(field("closes_at", "截止时间应晚于开始时间"));
+    }
+    if errors.is_empty() {
+        Ok(unit)
+    } else {
+        Err(invalid(errors))
+    }
+}
+
+/// The codes of the district's sub-districts.
+async fn sub_districts(state: &AppState) -> ApiResult<HashSet<String>> {
+    Ok(units::list(&state.db)
+        .await?
+        .into_iter()
+        .filter(|u| u.kind == OrgUnitKind::Subdistrict.as_str())
+        .map(|u| u.code)
+        .collect())
+}
+
+async fn unit_code(state: &AppState, id: Uuid) -> ApiResult<String> {
+    Ok(units::find(&state.db, id)
+        .await?
+        .map(|u| u.code)
+        .unwrap_or_default())
+}
+
+fn parse_draft(m: &surveys::Model) -> ApiResult<SurveyBody> {
+    serde_json::from_str(&m.draft).map_err(ApiError::internal)
+}
+
+async fn staff_view(state: &AppState, m: surveys::Model) -> ApiResult<StaffSurveyView> {
+    let draft = parse_draft(&m)?;
+    let has_unpublished_changes = match m.current_version {
+        None => true,
+        Some(v) => {
+            let current = repo::find_version(&state.db, m.id, v).await?;
+            current.is_none_or(|c| {
+                serde_json::from_str::<PublishedSurvey>(&c.body)
+                    .map(|p| body_of(&p) != serde_json::to_value(&draft).unwrap_or_default())
+                    .unwrap_or(true)
+            })
+        }
+    };
+    Ok(StaffSurveyView {
+        id: m.id,
+        status: SurveyStatus::parse(&m.status),
+        org_unit: unit_code(state, m.org_unit_id).await?,
+        current_version: m.current_version,
+        response_count: m.response_count,
+        draft,
+        has_unpublished_changes,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        published_at: m.published_at,
+        closed_at: m.closed_at,
+    })
+}
+
+/// The body a published version was made from, to tell whether the draft has moved on.
+fn body_of(p: &PublishedSurvey) -> serde_json::Value {
+    serde_json::to_value(SurveyBody {
+        title: p.title.clone(),
+        description: p.description.clone(),
+        org_unit: p.org_unit.clone(),
+        audience: p.audience.clone(),
+        opens_at: p.opens_at,
+        closes_at: p.closes_at,
+        max_responses: p.max_responses,
+        anonymous: p.anonymous,
+        keep_informed: p.keep_informed,
+        pages: p.pages.clone(),
+    })
+    .unwrap_or_default()
+}
+
+/// A survey staff may work on: it exists and belongs to their org unit (or they administer).
+async fn owned(state: &AppState, staff: &CurrentStaff, id: Uuid) -> ApiResult<surveys::Model> {
+    let m = repo::find(&state.db, id).await?.ok_or_else(not_found)?;
+    let code = unit_code(state, m.org_unit_id).await?;
+    staff.ensure_org_unit(&code)?;
+    Ok(m)
+}
+
+pub async fn create(
+    state: &AppState,
+    staff: &CurrentStaff,
+    body: SurveyBody,
+) -> ApiResult<StaffSurveyView> {
+    let unit = check_settings(state, staff, &body).await?;
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let m = repo::insert(
+        &txn,
+        surveys::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_unit_id: Set(unit.id),
+            status: Set(SurveyStatus::Draft.as_str().into()),
+            title: Set(body.title.trim().to_owned()),
+            draft: Set(serde_json::to_string(&body).map_err(ApiError::internal)?),
+            current_version: Set(None),
+            audience: Set(None),
+            opens_at: Set(None),
+            closes_at: Set(None),
+            max_responses: Set(None),
+            anonymous: Set(body.anonymous),
+            keep_informed: Set(body.keep_informed),
+            response_count: Set(0),
+            created_by: Set(staff.id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            published_at: Set(None),
+            closed_at: Set(None),
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        &Actor::from(staff),
+        Action::SurveyCreated,
+        "survey",
+        &m.id.to_string(),
+        Some(serde_json::json!({ "title": m.title })),
+    )
+    .await?;
+    txn.commit().await?;
+    staff_view(state, m).await
+}
+
+pub async fn get_for_staff(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+) -> ApiResult<StaffSurveyView> {
+    let m = owned(state, staff, id).await?;
+    staff_view(state, m).await
+}
+
+/// Replaces the draft. Of a published survey, this prepares the next version: what residents
+/// see changes only when it is published.
+pub async fn update(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+    body: SurveyBody,
+) -> ApiResult<StaffSurveyView> {
+    let m = owned(state, staff, id).await?;
+    if m.status == SurveyStatus::Closed.as_str() {
+        return Err(ApiError::conflict(
+            "survey_closed",
+            "问卷已结束，不能再修改",
+        ));
+    }
+    let unit = check_settings(state, staff, &body).await?;
+    if m.response_count > 0 && m.anonymous != body.anonymous {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "anonymity_fixed",
+            "anonymous",
+            "已有人作答，不能再更改是否匿名",
+        ));
+    }
+    let txn = state.db.begin().await?;
+    let mut active: surveys::ActiveModel = m.into();
+    active.draft = Set(serde_json::to_string(&body).map_err(ApiError::internal)?);
+    active.org_unit_id = Set(unit.id);
+    active.updated_at = Set(Utc::now());
+    let m = repo::update(&txn, active).await?;
+    audit::record(
+        &txn,
+        &Actor::from(staff),
+        Action::SurveyUpdated,
+        "survey",
+        &id.to_string(),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    staff_view(state, m).await
+}
+
+pub async fn delete(state: &AppState, staff: &CurrentStaff, id: Uuid) -> ApiResult<()> {
+    let m = owned(state, staff, id).await?;
+    if m.response_count > 0 {
+        return Err(ApiError::conflict(
+            "survey_has_responses",
+            "问卷已有人作答，不能删除；可以结束问卷",
+        ));
+    }
+    let txn = state.db.begin().await?;
+    repo::delete(&txn, id).await?;
+    audit::record(
+        &txn,
+        &Actor::from(staff),
+        Action::SurveyDeleted,
+        "survey",
+        &id.to_string(),
+        Some(serde_json::json!({ "title": m.title })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Checks the draft and makes it the next version, current at once for every instance.
+pub async fn publish(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+) -> ApiResult<StaffSurveyView> {
+    let m = owned(state, staff, id).await?;
+    if m.status == SurveyStatus::Closed.as_str() {
+        return Err(ApiError::conflict(
+            "survey_closed",
+            "问卷已结束，不能再发布",
+        ));
+    }
+    let body = parse_draft(&m)?;
+    let unit = check_settings(state, staff, &body).await?;
+    if body.closes_at.is_some_and(|c| c <= Utc::now()) {
+        return Err(invalid(vec![field("closes_at", "截止时间已过")]));
+    }
+    let earlier = repo::versions(&state.db, id).await?;
+    let mut earlier_types: HashMap<String, String> = HashMap::new();
+    for v in &earlier {
+        if let Ok(p) = serde_json::from_str::<PublishedSurvey>(&v.body) {
+            for page in &p.pages {
+                for q in &page.questions {
+                    earlier_types.insert(q.id.clone(), q.kind.type_name().to_owned());
+                }
+            }
+        }
+    }
+    let definition = super::domain::Definition {
+        pages: body.pages.clone(),
+    };
+    let problems = check_definition(&definition, &earlier_types);
+    if !problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "survey_definition_invalid",
+            "问卷内容有误，请按提示修改后再发布",
+        )
+        .with_errors(
+            problems
+                .into_iter()
+                .map(|p| field(p.field, p.message))
+                .collect(),
+        ));
+    }
+    let version = m.current_version.unwrap_or(0) + 1;
+    let published = PublishedSurvey {
+        id,
+        version,
+        status: SurveyStatus::Published,
+        title: body.title.trim().to_owned(),
+        description: body.description.clone(),
+        org_unit: unit.code.clone(),
+        audience: body.audience.clone(),
+        opens_at: body.opens_at,
+        closes_at: body.closes_at,
+        max_responses: body.max_responses,
+        anonymous: body.anonymous,
+        keep_informed: body.keep_informed,
+        pages: body.pages.clone(),
+    };
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    repo::insert_version(
+        &txn,
+        id,
+        version,
+        serde_json::to_string(&published).map_err(ApiError::internal)?,
+        staff.id,
+    )
+    .await?;
+    let mut active: surveys::ActiveModel = m.into();
+    active.status = Set(SurveyStatus::Published.as_str().into());
+    active.current_version = Set(Some(version));
+    active.title = Set(published.title.clone());
+    active.org_unit_id = Set(unit.id);
+    active.audience = Set(Some(serde_json::json!(published.audience)));
+    active.opens_at = Set(published.opens_at);
+    active.closes_at = Set(published.closes_at);
+    active.max_responses = Set(published
+        .max_responses
+        .map(|n| i32::try_from(n).unwrap_or(i32::MAX)));
+    active.anonymous = Set(published.anonymous);
+    active.keep_informed = Set(published.keep_informed);
+    active.published_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let m = repo::update(&txn, active).await?;
+    audit::record(
+        &txn,
+        &Actor::from(staff),
+        Action::SurveyPublished,
+        "survey",
+        &id.to_string(),
+        Some(serde_json::json!({ "version": version })),
+    )
+    .await?;
+    txn.commit().await?;
+    hot::set_pointer(
+        state,
+        id,
+        Pointer {
+            version,
+            status: SurveyStatus::Published,
+        },
+    )
+    .await;
+    staff_view(state, m).await
+}
+
+pub async fn close(state: &AppState, staff: &CurrentStaff, id: Uuid) -> ApiResult<StaffSurveyView> {
+    let m = owned(state, staff, id).await?;
+    let Some(version) = m.current_version else {
+        return Err(ApiError::conflict("survey_not_published", "问卷尚未发布"));
+    };
+    if m.status == SurveyStatus::Closed.as_str() {
+        return staff_view(state, m).await;
+    }
+    let txn = state.db.begin().await?;
+    let mut active: surveys::ActiveModel = m.into();
+    active.status = Set(SurveyStatus::Closed.as_str().into());
+    active.closed_at = Set(Some(Utc::now()));
+    active.updated_at = Set(Utc::now());
+    let m = repo::update(&txn, active).await?;
+    audit::record(
+        &txn,
+        &Actor::from(staff),
+        Action::SurveyClosed,
+        "survey",
+        &id.to_string(),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    hot::set_pointer(
+        state,
+        id,
+        Pointer {
+            version,
+            status: SurveyStatus::Closed,
+        },
+    )
+    .await;
+    staff_view(state, m).await
+}
+
+fn summary(m: surveys::Model, org_unit: String) -> SurveySummary {
+    SurveySummary {
+        id: m.id,
+        title: m.title,
+        status: SurveyStatus::parse(&m.status),
+        org_unit,
+        current_version: m.current_version,
+        opens_at: m.opens_at,
+        closes_at: m.closes_at,
+        anonymous: m.anonymous,
+        response_count: None,
+        answered: None,
+    }
+}
+
+async fn unit_codes(state: &AppState) -> ApiResult<HashMap<Uuid, String>> {
+    Ok(units::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.code))
+        .collect())
+}
+
+pub async fn list_for_staff(
+    state: &AppState,
+    staff: &CurrentStaff,
+    page: PageRequest,
+) -> ApiResult<Page<SurveySummary>> {
+    let codes = unit_codes(state).await?;
+    let unit = if staff.is_admin {
+        None
+    } else {
+        codes
+            .iter()
+            .find(|(_, c)| **c == staff.org_unit)
+            .map(|(id, _)| *id)
+    };
+    let rows = repo::list_for_staff(&state.db, unit, page.after, page.limit + 1).await?;
+    Ok(Page::from_rows(
+        rows,
+        page,
+        |m| m.id,
+        |m| {
+            let count = m.response_count;
+            let code = codes.get(&m.org_unit_id).cloned().unwrap_or_default();
+            SurveySummary {
+                response_count: Some(count),
+                ..summary(m, code)
+            }
+        },
+    ))
+}
+
+fn in_audience(audience: Option<&serde_json::Value>, home: Option<&str>) -> bool {
+    let list: Vec<&str> = audience
+        .and_then(|a| a.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    list.is_empty() || home.is_some_and(|h| list.contains(&h))
+}
+
+/// Open surveys a resident may answer: the whole district's and their sub-district's.
+pub async fn list_for_resident(
+    state: &AppState,
+    who: &Identity,
+    page: PageRequest,
+) -> ApiResult<Page<SurveySummary>> {
+    let resident = accounts::repo::find_resident(&state.db, who.id).await?;
+    let home = resident.and_then(|r| r.home_subdistrict);
+    let codes = unit_codes(state).await?;
+    let mut out = Vec::new();
+    let mut before = page.after;
+    // Audience is filtered here, so read on until the page is full or the list ends.
+    loop {
+        let rows = repo::list_open(&state.db, Utc::now(), before, page.limit + 1).await?;
+        let exhausted = (rows.len() as u64) <= page.limit;
+        before = rows.last().map(|r| r.id);
+        out.extend(
+            rows.into_iter()
+                .filter(|m| in_audience(m.audience.as_ref(), home.as_deref())),
+        );
+        if exhausted || out.len() as u64 > page.limit {
+            break;
+        }
+    }
+    let ids: Vec<Uuid> = out.iter().map(|m| m.id).collect();
+    let answered: HashSet<Uuid> = repo::answered(&state.db, who.id, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Page::from_rows(
+        out,
+        page,
+        |m| m.id,
+        |m| {
+            let done = answered.contains(&m.id);
+            let code = codes.get(&m.org_unit_id).cloned().unwrap_or_default();
+            SurveySummary {
+                answered: Some(done),
+                ..summary(m, code)
+            }
+        },
+    ))
+}
+
+/// The current version as residents see it: cached bytes, with an ETag.
+pub async fn resident_view(state: &AppState, id: Uuid) -> ApiResult<(Pointer, Bytes, Source)> {
+    let p = hot::pointer(state, id).await?.ok_or_else(not_found)?;
+    let (bytes, source) = hot::bytes(state, id, p).await?;
+    Ok((p, bytes, source))
+}
+
+pub async fn etag(state: &AppState, id: Uuid) -> ApiResult<Option<String>> {
+    Ok(hot::pointer(state, id).await?.map(|p| p.etag(id)))
+}
+
+/// Replays the questionnaire over a submission and stores it: once per resident, under the
+/// cap, in the current version.
+#[tracing::instrument(skip_all, fields(survey = %id))]
+pub async fn submit(
+    state: &AppState,
+    who: &Identity,
+    id: Uuid,
+    req: SubmitRequest,
+) -> ApiResult<SubmittedResponse> {
+    let p = hot::pointer(state, id).await?.ok_or_else(not_found)?;
+    let (survey, _) = hot::version(state, id, p.version).await?;
+    let now = Utc::now();
+    if p.status == SurveyStatus::Closed || survey.closes_at.is_some_and(|c| c <= now) {
+        return Err(ApiError::conflict("survey_closed", "问卷已结束，感谢关注"));
+    }
+    if survey.opens_at.is_some_and(|o| o > now) {
+        return Err(ApiError::conflict(
+            "survey_closed",
+            "问卷尚未开始，请在开始后作答",
+        ));
+    }
+    if req.version != p.version {
+        return Err(
+            ApiError::conflict("survey_version_changed", "问卷已更新，请刷新后重新作答")
+                .with_extension("current_version", serde_json::json!(p.version)),
+        );
+    }
+    let resident = accounts::repo::find_resident(&state.db, who.id)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or_else(|| ApiError::unauthorized("token_revoked", "账号不存在，请重新登录"))?;
+    if !survey.audience.is_empty()
+        && !resident
+            .home_subdistrict
+            .as_deref()
+            .is_some_and(|h| survey.audience.iter().any(|a| a == h))
+    {
+        return Err(ApiError::forbidden(
+            "not_in_audience",
+            "这份问卷面向其他街道的居民；如您已搬家，请先在个人资料中更新所住街道",
+        ));
+    }
+    if let Some(max) = survey.max_responses
+        && state
+            .cache
+            .get_json::<i64>(&format!("survey:{id}:count"))
+            .await
+            .is_some_and(|n| n >= i64::from(max))
+    {
+        return Err(ApiError::conflict(
+            "survey_full",
+            "问卷回收数量已满，感谢参与",
+        ));
+    }
+    rate_limit::check(state, Limit::Submission, &who.id.to_string()).await?;
+    let subs = sub_districts(state).await?;
+    let definition = super::domain::Definition {
+        pages: survey.pages.clone(),
+    };
+    let answers =
+        validate_answers(&definition, &req.answers, &|c| subs.contains(c)).map_err(|problems| {
+            ApiError::validation(
+                problems
+                    .into_iter()
+                    .map(|p| field(p.field, p.message))
+                    .collect(),
+            )
+        })?;
+    let keep_informed = survey.keep_informed && req.keep_informed;
+
+    let txn = state.db.begin().await?;
+    match repo::insert_participation(&txn, id, who.id, keep_informed, now.date_naive()).await {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ApiError::conflict(
+                "already_answered",
+                "您已经填写过这份问卷，感谢参与",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if !repo::take_response_slot(&txn, id).await? {
+        return Err(ApiError::conflict(
+            "survey_full",
+            "问卷回收数量已满，感谢参与",
+        ));
+    }
+    // Anonymous: a random id and an hour-rounded time, so neither orders nor dates the
+    // answers against the participation record.
+    let (response_id, respondent, submitted_at) = if survey.anonymous {
+        (Uuid::new_v4(), None, round_to_hour(now))
+    } else {
+        (Uuid::now_v7(), Some(who.id), now)
+    };
+    repo::insert_response(
+        &txn,
+        survey_responses::ActiveModel {
+            id: Set(response_id),
+            survey_id: Set(id),
+            version: Set(p.version),
+            respondent_id: Set(respondent),
+            sub_district: Set(resident.home_subdistrict.clone()),
+            answers: Set(answers.to_json().to_string()),
+            submitted_at: Set(submitted_at),
+        },
+    )
+    .await?;
+    repo::insert_items(&txn, items_of(id, response_id, &answers)).await?;
+    txn.commit().await?;
+    if let Some(count) = repo::find(&state.db, id).await?.map(|m| m.response_count) {
+        state
+            .cache
+            .set_json(
+                &format!("survey:{id}:count"),
+                &i64::from(count),
+                std::time::Duration::from_secs(5),
+            )
+            .await;
+    }
+    Ok(SubmittedResponse {
+        survey_id: id,
+        version: p.version,
+        submitted_at,
+        response_id: respondent.map(|_| response_id),
+    })
+}
+
+fn round_to_hour(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(t)
+}
+
+/// One answer broken into rows for aggregation by SQL.
+fn items_of(
+    survey_id: Uuid,
+    response_id: Uuid,
+    answers: &AnswerSet,
+) -> Vec<survey_answer_items::ActiveModel> {
+    let item =
+        |q: &str, row: Option<&str>, option: Option<&str>, num: Option<f64>, text: Option<&str>| {
+            survey_answer_items::ActiveModel {
+                id: sea_orm::ActiveValue::NotSet,
+                response_id: Set(response_id),
+                survey_id: Set(survey_id),
+                question_id: Set(q.to_owned()),
+                row_id: Set(row.map(str::to_owned)),
+                option_id: Set(option.map(str::to_owned)),
+                num: Set(num),
+                text: Set(text.map(str::to_owned)),
+            }
+        };
+    let mut out = Vec::new();
+    for (q, a) in answers.iter() {
+        match a {
+            Answer::Choice { option, other_text } => {
+                out.push(item(q, None, Some(option), None, other_text.as_deref()));
+            }
+            Answer::Multi {
+                options,
+                other_text,
+            } => {
+                for (i, o) in options.iter().enumerate() {
+                    // The other-text travels with the last chosen option that is "other";
+                    // validation allows other-text only when such an option was chosen.
+                    let text = if i + 1 == options.len() {
+                        other_text.as_deref()
+                    } else {
+                        None
+                    };
+                    out.push(item(q, None, Some(o), None, text));
+                }
+            }
+            Answer::Text(t) => out.push(item(q, None, None, None, Some(t))),
+            Answer::Number(n) => out.push(item(q, None, None, Some(*n), None)),
+            Answer::Matrix(rows) => {
+                for (row, opts) in rows {
+                    for o in opts {
+                        out.push(item(q, Some(row), Some(o), None, None));
+                    }
+                }
+            }
+            Answer::Ranking(order) => {
+                for (i, o) in order.iter().enumerate() {
+                    out.push(item(q, None, Some(o), Some((i + 1) as f64), None));
+                }
+            }
+            Answer::Date(d) => out.push(item(q, None, None, None, Some(&d.to_string()))),
+            Answer::Region {
+                sub_district,
+                community,
+            } => {
+                out.push(item(
+                    q,
+                    None,
+                    Some(sub_district),
+                    None,
+                    community.as_deref(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The surveys a resident took part in, with their answers unless anonymous.
+pub async fn my_responses(state: &AppState, who: &Identity) -> ApiResult<Vec<MyResponse>> {
+    let parts = repo::participations_of(&state.db, who.id).await?;
+    let ids: Vec<Uuid> = parts.iter().map(|p| p.survey_id).collect();
+    let surveys: HashMap<Uuid, surveys::Model> = repo::find_many(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut out = Vec::new();
+    for p in parts {
+        let Some(s) = surveys.get(&p.survey_id) else {
+            continue;
+        };
+        let response = if s.anonymous {
+            None
+        } else {
+            repo::response_of(&state.db, s.id, who.id).await?
+        };
+        out.push(MyResponse {
+            survey_id: s.id,
+            title: s.title.clone(),
+            anonymous: s.anonymous,
+            keep_informed: p.keep_informed,
+            on_day: p.on_day,
+            version: response.as_ref().map(|r| r.version),
+            answers: response.and_then(|r| serde_json::from_str(&r.answers).ok()),
+        });
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.on_day));
+    Ok(out)
+}

@@ -1,0 +1,644 @@
+//! Surveys from both sides: staff build and publish, residents answer on their phones.
+
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, assert_problem, fields, spawn_app};
+
+/// A satisfaction survey of the kind a sub-district runs, for `org_unit`.
+fn questionnaire(org_unit: &str) -> Value {
+    json!({
+        "title": "什刹海街道停车治理满意度调查",
+        "description": "请根据实际感受作答",
+        "org_unit": org_unit,
+        "audience": [org_unit],
+        "keep_informed": true,
+        "pages": [
+            { "id": "p1", "questions": [
+                { "id": "satisfied", "type": "single", "title": "您对停车治理是否满意？", "required": true,
+                  "options": [ {"id": "yes", "label": "满意"}, {"id": "no", "label": "不满意"} ] },
+                { "id": "why", "type": "text", "title": "不满意的原因", "required": true, "max_len": 200,
+                  "visible_if": { "q": "satisfied", "op": "eq", "v": "no" } },
+                { "id": "score", "type": "scale", "title": "打分", "min": 1, "max": 5 }
+            ]}
+        ]
+    })
+}
+
+impl TestApp {
+    /// Staff create and publish a survey; answers its id.
+    pub async fn published_survey(&self, staff: &Session, body: &Value) -> String {
+        let res = self
+            .post("/api/v1/surveys", Some(&staff.access_token), body)
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        let created: Value = res.json().await.unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let res = self
+            .post(
+                &format!("/api/v1/surveys/{id}/publish"),
+                Some(&staff.access_token),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        id
+    }
+
+    /// A resident living in `sub_district`.
+    pub async fn resident_of(&self, openid: &str, sub_district: &str) -> Session {
+        let r = self.login_resident(openid).await;
+        let res = self
+            .patch(
+                "/api/v1/me",
+                Some(&r.access_token),
+                &json!({ "home_subdistrict": sub_district }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        r
+    }
+
+    pub async fn answer(
+        &self,
+        resident: &Session,
+        survey: &str,
+        version: i64,
+        answers: Value,
+    ) -> reqwest::Response {
+        self.post(
+            &format!("/api/v1/surveys/{survey}/responses"),
+            Some(&resident.access_token),
+            &json!({ "version": version, "answers": answers }),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn staff_publish_and_a_resident_answers_from_their_phone() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let resident = app.resident_of("o-wang", "shichahai").await;
+
+    let list: Value = app
+        .get("/api/v1/surveys", Some(&resident.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["id"], id.as_str());
+    assert_eq!(list["items"][0]["answered"], false);
+
+    let res = app
+        .get(
+            &format!("/api/v1/surveys/{id}"),
+            Some(&resident.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let survey: Value = res.json().await.unwrap();
+    assert_eq!(survey["version"], 1);
+    assert_eq!(survey["status"], "published");
+    assert_eq!(survey["pages"][0]["questions"][0]["id"], "satisfied");
+
+    // The phone asks again with its ETag: nothing to download.
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/surveys/{id}")))
+        .bearer_auth(&resident.access_token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+
+    let res = app
+        .answer(
+            &resident,
+            &id,
+            1,
+            json!({ "satisfied": "no", "why": "夜间车位太少", "score": 2 }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let done: Value = res.json().await.unwrap();
+    assert_eq!(done["version"], 1);
+
+    let again = app
+        .answer(&resident, &id, 1, json!({ "satisfied": "yes" }))
+        .await;
+    assert_problem(again, StatusCode::CONFLICT, "already_answered").await;
+
+    let mine: Vec<Value> = app
+        .get("/api/v1/me/responses", Some(&resident.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine[0]["survey_id"], id.as_str());
+    assert_eq!(mine[0]["answers"]["why"], "夜间车位太少");
+    assert_eq!(mine[0]["answers"]["satisfied"]["option"], "no");
+
+    let staff_view: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&staff.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(staff_view["response_count"], 1);
+    assert_eq!(staff_view["has_unpublished_changes"], false);
+}
+
+#[tokio::test]
+async fn the_server_replays_the_logic_and_reports_every_problem_at_once() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let resident = app.resident_of("o-li", "shichahai").await;
+
+    // "why" is required once "no" is chosen; score out of range; an unknown question.
+    let res = app
+        .answer(
+            &resident,
+            &id,
+            1,
+            json!({ "satisfied": "no", "score": 9, "ghost": 1 }),
+        )
+        .await;
+    let body = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&body), ["ghost", "score", "why"]);
+
+    // Answering a hidden question is refused.
+    let res = app
+        .answer(&resident, &id, 1, json!({ "satisfied": "yes", "why": "x" }))
+        .await;
+    let body = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&body), ["why"]);
+
+    // Nothing was stored: a valid answer still goes through.
+    let res = app
+        .answer(&resident, &id, 1, json!({ "satisfied": "yes" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn publishing_refuses_a_broken_questionnaire_naming_question_and_field() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let mut body = questionnaire("shichahai");
+    body["pages"][0]["questions"][1]["visible_if"] =
+        json!({ "q": "satisfied", "op": "eq", "v": "maybe" });
+    body["pages"][0]["questions"][2]["max"] = json!(1);
+    let res = app
+        .post("/api/v1/surveys", Some(&staff.access_token), &body)
+        .await;
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post(
+            &format!("/api/v1/surveys/{id}/publish"),
+            Some(&staff.access_token),
+            &json!({}),
+        )
+        .await;
+    let problem = assert_problem(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "survey_definition_invalid",
+    )
+    .await;
+    // In the order a resident meets them.
+    assert_eq!(fields(&problem), ["why.visible_if", "score.max"]);
+    // Still a draft: residents cannot see it.
+    let resident = app.resident_of("o-early", "shichahai").await;
+    let res = app
+        .get(
+            &format!("/api/v1/surveys/{id}"),
+            Some(&resident.access_token),
+        )
+        .await;
+    assert_problem(res, StatusCode::NOT_FOUND, "survey_not_found").await;
+}
+
+#[tokio::test]
+async fn a_live_survey_changes_by_versions_and_stale_answers_are_refused() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let body = questionnaire("shichahai");
+    let id = app.published_survey(&staff, &body).await;
+    let early = app.resident_of("o-early", "shichahai").await;
+    let late = app.resident_of("o-late", "shichahai").await;
+    assert_eq!(
+        app.answer(&early, &id, 1, json!({ "satisfied": "yes" }))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+
+    // Staff add an option: the draft changes, residents still see version 1.
+    let mut v2 = body.clone();
+    v2["pages"][0]["questions"][0]["options"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "id": "unsure", "label": "说不清" }));
+    let res = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/surveys/{id}"),
+            Some(&staff.access_token),
+            Some(&v2),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["has_unpublished_changes"],
+        true
+    );
+    let seen: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&late.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["version"], 1);
+
+    app.post(
+        &format!("/api/v1/surveys/{id}/publish"),
+        Some(&staff.access_token),
+        &json!({}),
+    )
+    .await;
+    let seen: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&late.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["version"], 2,
+        "the new version is served right after publishing"
+    );
+
+    let res = app
+        .answer(&late, &id, 1, json!({ "satisfied": "yes" }))
+        .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "survey_version_changed").await;
+    assert_eq!(problem["current_version"], 2);
+    assert_eq!(
+        app.answer(&late, &id, 2, json!({ "satisfied": "unsure" }))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+
+    // A question id keeps its type forever.
+    let mut bad = v2.clone();
+    bad["pages"][0]["questions"][2] = json!({ "id": "score", "type": "text", "title": "打分" });
+    app.request(
+        Method::PUT,
+        &format!("/api/v1/surveys/{id}"),
+        Some(&staff.access_token),
+        Some(&bad),
+    )
+    .await;
+    let res = app
+        .post(
+            &format!("/api/v1/surveys/{id}/publish"),
+            Some(&staff.access_token),
+            &json!({}),
+        )
+        .await;
+    let problem = assert_problem(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "survey_definition_invalid",
+    )
+    .await;
+    assert_eq!(fields(&problem), ["score.type"]);
+}
+
+#[tokio::test]
+async fn only_the_audience_and_only_while_open() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let outsider = app.resident_of("o-niujie", "niujie").await;
+    let list: Value = app
+        .get("/api/v1/surveys", Some(&outsider.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let res = app
+        .answer(&outsider, &id, 1, json!({ "satisfied": "yes" }))
+        .await;
+    assert_problem(res, StatusCode::FORBIDDEN, "not_in_audience").await;
+
+    let mut later = questionnaire("shichahai");
+    later["opens_at"] = json!((chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339());
+    let future = app.published_survey(&staff, &later).await;
+    let insider = app.resident_of("o-shichahai", "shichahai").await;
+    let res = app
+        .answer(&insider, &future, 1, json!({ "satisfied": "yes" }))
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "survey_closed").await;
+
+    app.post(
+        &format!("/api/v1/surveys/{id}/close"),
+        Some(&staff.access_token),
+        &json!({}),
+    )
+    .await;
+    let res = app
+        .answer(&insider, &id, 1, json!({ "satisfied": "yes" }))
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "survey_closed").await;
+    let seen: Value = app
+        .get(
+            &format!("/api/v1/surveys/{id}"),
+            Some(&insider.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["status"], "closed");
+}
+
+#[tokio::test]
+async fn staff_work_only_on_their_own_units_surveys() {
+    let app = spawn_app().await;
+    let mine = app.staff_of("shi.gong", "shichahai").await;
+    let other = app.staff_of("niu.gong", "niujie").await;
+    let res = app
+        .post(
+            "/api/v1/surveys",
+            Some(&other.access_token),
+            &questionnaire("shichahai"),
+        )
+        .await;
+    assert_problem(res, StatusCode::FORBIDDEN, "org_unit_forbidden").await;
+    let id = app
+        .published_survey(&mine, &questionnaire("shichahai"))
+        .await;
+    let res = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&other.access_token))
+        .await;
+    assert_problem(res, StatusCode::FORBIDDEN, "org_unit_forbidden").await;
+    let theirs: Value = app
+        .get("/api/v1/surveys?scope=mine", Some(&other.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs["items"].as_array().unwrap().is_empty());
+    let admin = app.login_admin().await;
+    let all: Value = app
+        .get("/api/v1/surveys?scope=mine", Some(&admin.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["items"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_survey_with_answers_cannot_be_deleted_but_a_draft_can() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let r = app.resident_of("o-1", "shichahai").await;
+    app.answer(&r, &id, 1, json!({ "satisfied": "yes" })).await;
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/surveys/{id}"),
+            Some(&staff.access_token),
+            None,
+        )
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "survey_has_responses").await;
+
+    let res = app
+        .post(
+            "/api/v1/surveys",
+            Some(&staff.access_token),
+            &questionnaire("shichahai"),
+        )
+        .await;
+    let draft = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/surveys/{draft}"),
+            Some(&staff.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .get(
+            &format!("/api/v1/surveys/{draft}"),
+            Some(&staff.access_token),
+        )
+        .await;
+    assert_problem(res, StatusCode::NOT_FOUND, "survey_not_found").await;
+}
+
+#[tokio::test]
+async fn fifty_simultaneous_submissions_by_one_resident_store_one_response() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let r = app.resident_of("o-eager", "shichahai").await;
+    let attempts = (0..50).map(|_| app.answer(&r, &id, 1, json!({ "satisfied": "yes" })));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status())
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    let view: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&staff.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["response_count"], 1);
+}
+
+#[tokio::test]
+async fn a_cap_of_ten_holds_against_fifty_residents_at_once() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let mut body = questionnaire("shichahai");
+    body["max_responses"] = json!(10);
+    let id = app.published_survey(&staff, &body).await;
+    let mut residents = Vec::new();
+    for i in 0..50 {
+        residents.push(app.resident_of(&format!("o-crowd-{i}"), "shichahai").await);
+    }
+    let attempts = residents
+        .iter()
+        .map(|r| app.answer(r, &id, 1, json!({ "satisfied": "yes" })));
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut created = 0;
+    for res in responses {
+        match res.status() {
+            StatusCode::CREATED => created += 1,
+            _ => {
+                assert_problem(res, StatusCode::CONFLICT, "survey_full").await;
+            }
+        }
+    }
+    assert_eq!(created, 10);
+    let view: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&staff.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["response_count"], 10);
+}
+
+#[tokio::test]
+async fn anonymous_answers_carry_no_link_to_the_resident() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let mut body = questionnaire("shichahai");
+    body["anonymous"] = json!(true);
+    let id = app.published_survey(&staff, &body).await;
+    let r = app.resident_of("o-quiet", "shichahai").await;
+    let res = app
+        .answer(&r, &id, 1, json!({ "satisfied": "no", "why": "不便说" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(res.json::<Value>().await.unwrap()["response_id"].is_null());
+    // Still one response per resident.
+    assert_problem(
+        app.answer(&r, &id, 1, json!({ "satisfied": "yes" })).await,
+        StatusCode::CONFLICT,
+        "already_answered",
+    )
+    .await;
+
+    let backend = app.state.db.get_database_backend();
+    let rows = app
+        .state
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT respondent_id, answers FROM survey_responses",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let respondent: Option<uuid::Uuid> = rows[0].try_get("", "respondent_id").unwrap();
+    assert!(respondent.is_none());
+    let me = r.user["id"].as_str().unwrap();
+    let answers: String = rows[0].try_get("", "answers").unwrap();
+    assert!(!answers.contains(me));
+
+    let mine: Vec<Value> = app
+        .get("/api/v1/me/responses", Some(&r.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine[0]["anonymous"], true);
+    assert!(mine[0]["answers"].is_null());
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_returns_the_first_answer() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let r = app.resident_of("o-flaky", "shichahai").await;
+    let send = || {
+        app.client
+            .post(app.url(&format!("/api/v1/surveys/{id}/responses")))
+            .bearer_auth(&r.access_token)
+            .header("idempotency-key", "answer-1")
+            .json(&json!({ "version": 1, "answers": { "satisfied": "yes" } }))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_body = first.text().await.unwrap();
+    let retry = send().await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.text().await.unwrap(), first_body);
+}
+
+#[tokio::test]
+async fn the_questionnaire_is_served_from_cache_after_the_first_load() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let r = app.resident_of("o-hot", "shichahai").await;
+    let path = format!("/api/v1/surveys/{id}");
+    let burst = (0..20).map(|_| app.get(&path, Some(&r.access_token)));
+    let answers = futures_util::future::join_all(burst).await;
+    let misses = answers
+        .iter()
+        .filter(|r| r.headers().get("x-cache").is_some_and(|v| v == "miss"))
+        .count();
+    assert!(
+        misses <= 1,
+        "{misses} loads from the database under a burst"
+    );
+    let res = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&r.access_token))
+        .await;
+    assert_eq!(res.headers()["x-cache"], "hit");
+}
