@@ -59,6 +59,7 @@ pub enum Action {
     SurveyDeleted,
     SurveyPublished,
     SurveyClosed,
+    SurveyExported,
 }
 
 impl Action {
@@ -74,6 +75,7 @@ impl Action {
             Self::SurveyDeleted => "survey.deleted",
             Self::SurveyPublished => "survey.published",
             Self::SurveyClosed => "survey.closed",
+            Self::SurveyExported => "survey.exported",
         }
     }
 }

@@ -167,3 +167,34 @@ pub struct MyResponse {
     pub answers: Option<Value>,
     pub version: Option<i32>,
 }
+
+/// One response as staff read it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ResponseView {
+    pub id: Uuid,
+    pub version: i32,
+    pub submitted_at: DateTime<Utc>,
+    pub sub_district: Option<String>,
+    #[schema(value_type = Object)]
+    pub answers: Value,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResultsQuery {
+    /// `sub_district`, or the id of a single-choice question, for the cross-tab.
+    pub group_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    pub format: ExportFormat,
+}

@@ -3,10 +3,13 @@
 
 pub mod domain;
 mod dto;
+mod export;
 pub mod hot;
 mod repo;
+pub mod results;
 mod routes;
 mod service;
+mod stream;
 
 pub use dto::{PublishedSurvey, SurveyStatus};
 pub use routes::{ApiDoc, configure};

@@ -226,3 +226,20 @@ pub async fn find_many(
         .all(db)
         .await
 }
+
+/// A page of responses in id order, for reading and exporting.
+pub async fn responses_page(
+    db: &impl ConnectionTrait,
+    survey_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<survey_responses::Model>, DbErr> {
+    let mut q = Responses::find()
+        .filter(survey_responses::Column::SurveyId.eq(survey_id))
+        .order_by_asc(survey_responses::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        q = q.filter(survey_responses::Column::Id.gt(after));
+    }
+    q.all(db).await
+}

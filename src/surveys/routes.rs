@@ -5,10 +5,15 @@ use uuid::Uuid;
 use super::{
     domain::{ChoiceOption, Page as SurveyPage, Question, QuestionKind, Row, TextFormat},
     dto::{
-        MyResponse, PublishedSurvey, StaffSurveyView, SubmitRequest, SubmittedResponse, SurveyBody,
-        SurveyListQuery, SurveyStatus, SurveySummary,
+        ExportFormat, ExportQuery, MyResponse, PublishedSurvey, ResponseView, ResultsQuery,
+        StaffSurveyView, SubmitRequest, SubmittedResponse, SurveyBody, SurveyListQuery,
+        SurveyStatus, SurveySummary,
     },
     hot::Source,
+    results::{
+        DayCount, GroupResult, Nps, NumberStats, OptionCount, QuestionResult, RankResult, Results,
+        RowResult, ValueCount,
+    },
     service,
 };
 use crate::{
@@ -22,10 +27,13 @@ use crate::{
 #[derive(OpenApi)]
 #[openapi(
     paths(list_surveys, create_survey, get_survey, update_survey, delete_survey, publish_survey,
-          close_survey, submit_response, my_responses),
+          close_survey, submit_response, my_responses, survey_results, list_responses,
+          export_responses),
     components(schemas(SurveyBody, PublishedSurvey, StaffSurveyView, SurveySummary, SurveyStatus,
         SubmitRequest, SubmittedResponse, MyResponse, Page<SurveySummary>, SurveyPage, Question,
-        QuestionKind, ChoiceOption, Row, TextFormat))
+        QuestionKind, ChoiceOption, Row, TextFormat, ResponseView, Page<ResponseView>, ExportFormat,
+        Results, QuestionResult, OptionCount, NumberStats, ValueCount, Nps, RowResult, RankResult,
+        DayCount, GroupResult))
 )]
 pub struct ApiDoc;
 
@@ -41,7 +49,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/{id}/publish").post(publish_survey))
             .service(web::resource("/{id}/close").post(close_survey))
-            .service(web::resource("/{id}/responses").post(submit_response)),
+            .service(
+                web::resource("/{id}/responses")
+                    .post(submit_response)
+                    .get(list_responses),
+            )
+            .service(web::resource("/{id}/results").get(survey_results))
+            .service(web::resource("/{id}/export").get(export_responses)),
     )
     .service(web::resource("/api/v1/me/responses").get(my_responses));
 }
@@ -228,4 +242,72 @@ async fn my_responses(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(service::my_responses(&state, &who).await?))
+}
+
+/// Results across all versions: per option counts and shares, number and scale statistics,
+/// NPS, matrix rows, ranking positions; `?group_by=` for the cross-tab. Live (a few seconds).
+#[utoipa::path(get, path = "/api/v1/surveys/{id}/results", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ResultsQuery),
+    responses((status = 200, body = Results),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn survey_results(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<ResultsQuery>,
+) -> ApiResult<HttpResponse> {
+    let results =
+        service::results(&state, &staff, id.into_inner(), query.group_by.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(results))
+}
+
+/// The responses, a page at a time (for reading text answers).
+#[utoipa::path(get, path = "/api/v1/surveys/{id}/responses", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ListQuery),
+    responses((status = 200, body = Page<ResponseView>),
+              (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn list_responses(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = PageRequest::try_from(&*query)?;
+    Ok(HttpResponse::Ok().json(service::responses(&state, &staff, id.into_inner(), page).await?))
+}
+
+/// Every response as CSV (UTF-8 with BOM) or XLSX, streamed: one row per response, one
+/// column per question (multi-choice: one per option), labels and codes.
+#[utoipa::path(get, path = "/api/v1/surveys/{id}/export", tag = "surveys", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ExportQuery),
+    responses((status = 200, content_type = "text/csv", body = String),
+              (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn export_responses(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let plan = service::export_plan(&state, &staff, id.into_inner()).await?;
+    let filename = format!("survey-{}", plan.survey_id);
+    match query.format {
+        ExportFormat::Csv => Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}.csv\""),
+            ))
+            .streaming(super::stream::csv(state.db.clone(), plan))),
+        ExportFormat::Xlsx => {
+            let body = super::stream::xlsx(state.db.clone(), plan).await?;
+            Ok(HttpResponse::Ok()
+                .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}.xlsx\""),
+                ))
+                .streaming(body))
+        }
+    }
 }

@@ -771,3 +771,143 @@ pub async fn my_responses(state: &AppState, who: &Identity) -> ApiResult<Vec<MyR
     out.sort_by_key(|r| std::cmp::Reverse(r.on_day));
     Ok(out)
 }
+
+/// Every published version of a survey, oldest first.
+async fn published_versions(state: &AppState, id: Uuid) -> ApiResult<Vec<PublishedSurvey>> {
+    repo::versions(&state.db, id)
+        .await?
+        .iter()
+        .map(|v| serde_json::from_str(&v.body).map_err(ApiError::internal))
+        .collect()
+}
+
+async fn unit_names(state: &AppState) -> ApiResult<HashMap<String, String>> {
+    Ok(units::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.code, u.name))
+        .collect())
+}
+
+/// Results across every version; live, but computed at most once every few seconds.
+pub async fn results(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+    group_by: Option<&str>,
+) -> ApiResult<super::results::Results> {
+    use super::results::{Catalogue, Grouping, compute};
+    let m = owned(state, staff, id).await?;
+    let versions = published_versions(state, id).await?;
+    let catalogue = Catalogue::new(&versions);
+    let grouping = match group_by {
+        None | Some("") => Grouping::None,
+        Some("sub_district") => Grouping::SubDistrict,
+        Some(q) => match catalogue.get(q).map(|q| &q.kind) {
+            Some(
+                super::domain::QuestionKind::Single { .. }
+                | super::domain::QuestionKind::Dropdown { .. },
+            ) => Grouping::Question(q.to_owned()),
+            _ => {
+                return Err(ApiError::field(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "group_by",
+                    "只能按街道（sub_district）或某道单选题分组",
+                ));
+            }
+        },
+    };
+    let key = format!("survey:{id}:results:{}", group_by.unwrap_or(""));
+    if let Some(cached) = state.cache.get_json(&key).await {
+        return Ok(cached);
+    }
+    let computed = compute(
+        &state.db,
+        id,
+        m.current_version,
+        &catalogue,
+        grouping,
+        &unit_names(state).await?,
+    )
+    .await?;
+    state
+        .cache
+        .set_json(&key, &computed, std::time::Duration::from_secs(3))
+        .await;
+    Ok(computed)
+}
+
+/// Responses one page at a time, for reading text answers.
+pub async fn responses(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+    page: PageRequest,
+) -> ApiResult<Page<super::dto::ResponseView>> {
+    owned(state, staff, id).await?;
+    let rows = repo::responses_page(&state.db, id, page.after, page.limit + 1).await?;
+    Ok(Page::from_rows(
+        rows,
+        page,
+        |r| r.id,
+        |r| super::dto::ResponseView {
+            id: r.id,
+            version: r.version,
+            submitted_at: r.submitted_at,
+            sub_district: r.sub_district,
+            answers: serde_json::from_str(&r.answers).unwrap_or_default(),
+        },
+    ))
+}
+
+/// What an export needs, checked before the first byte is sent.
+pub struct ExportPlan {
+    pub survey_id: Uuid,
+    pub columns: Vec<super::export::Column>,
+    pub labels: super::export::Labels,
+    pub unit_names: HashMap<String, String>,
+}
+
+pub async fn export_plan(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+) -> ApiResult<ExportPlan> {
+    owned(state, staff, id).await?;
+    let versions = published_versions(state, id).await?;
+    let catalogue = super::results::Catalogue::new(&versions);
+    audit::record(
+        &state.db,
+        &Actor::from(staff),
+        Action::SurveyExported,
+        "survey",
+        &id.to_string(),
+        None,
+    )
+    .await?;
+    Ok(ExportPlan {
+        survey_id: id,
+        columns: super::export::columns(&catalogue),
+        labels: super::export::Labels::new(&versions),
+        unit_names: unit_names(state).await?,
+    })
+}
+
+/// The next page of export rows after `after`; empty when done.
+pub async fn export_page(
+    db: &sea_orm::DatabaseConnection,
+    plan: &ExportPlan,
+    after: Option<Uuid>,
+) -> Result<Vec<(Uuid, Vec<String>)>, sea_orm::DbErr> {
+    let rows = repo::responses_page(db, plan.survey_id, after, 500).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.id,
+                super::export::row(r, &plan.columns, &plan.labels, &plan.unit_names),
+            )
+        })
+        .collect())
+}

@@ -22,4 +22,5 @@ mod org_units;
 mod personal_data;
 mod process;
 mod rate_limit;
+mod survey_results;
 mod surveys;
