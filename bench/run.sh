@@ -91,6 +91,26 @@ read -r SUB_RPS SUB_P99 SUB_ERR < <(BENCH_TOKENS="$WORK/tokens.txt" BENCH_BODY="
 STORED=$(psql "$DB_URL" -Atc "SELECT count(*) FROM survey_responses")
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
 
+echo "==> exports of 100,000 responses"
+# Top the survey up to 100,000 responses by copying stored ones under new ids.
+psql "$DB_URL" -qc "INSERT INTO survey_responses (id, survey_id, version, respondent_id, sub_district, answers, submitted_at)
+    SELECT gen_random_uuid(), survey_id, version, NULL, sub_district, answers, submitted_at
+    FROM survey_responses, generate_series(1, CEIL(100000.0 / GREATEST($STORED, 1))::int)
+    LIMIT GREATEST(100000 - $STORED, 0)"
+EXPORTED=$(psql "$DB_URL" -Atc "SELECT count(*) FROM survey_responses")
+export_one() {
+    local t0 t1 size
+    t0=$(date +%s%N)
+    size=$(curl -sf -o "$WORK/export.$1" -w '%{size_download}' -H "Authorization: Bearer $ADMIN" \
+        "$BASE/api/v1/surveys/$SURVEY/export?format=$1")
+    t1=$(date +%s%N)
+    echo "$(( (t1 - t0) / 1000000 )) $(( size / 1048576 ))"
+}
+read -r CSV_MS CSV_MB < <(export_one csv)
+CSV_ROWS=$(( $(wc -l <"$WORK/export.csv") - 1 ))
+read -r XLSX_MS XLSX_MB < <(export_one xlsx)
+RSS_AFTER_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
+
 ratio() { python3 -c "print(f'{$1 / $2 * 100:.0f}%' if $2 else 'n/a')"; }
 DATE=$(date -u +%Y-%m-%d)
 CPU=$(awk -F: '/model name/ {gsub(/^ /,"",$2); print $2; exit}' /proc/cpuinfo)
@@ -103,7 +123,9 @@ Machine: $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576
 |---|---|---|---|---|
 | hot questionnaire GET (20 questions, authenticated) | $HOT_RPS req/s, p99 $HOT_P99 ms, non-2xx $HOT_ERR | GET /healthz $BASE_RPS req/s, p99 $BASE_P99 ms | $(ratio "$HOT_RPS" "$BASE_RPS") | >= 70%, p99 < 10 ms |
 | answer submission (validated, idempotency-keyed, PostgreSQL) | $SUB_RPS req/s, p99 $SUB_P99 ms, non-2xx $SUB_ERR; $STORED responses stored | pgbench insert-only $PG_TPS tps | $(ratio "$SUB_RPS" "$PG_TPS") | >= 50% |
-| server memory | peak RSS $(( RSS_KB / 1024 )) MB | | | < 100 MB |
+| export CSV, $EXPORTED responses | $CSV_ROWS rows, $CSV_MB MB in $CSV_MS ms | | | streamed |
+| export XLSX, $EXPORTED responses | $XLSX_MB MB in $XLSX_MS ms | | | constant memory |
+| server memory | peak RSS $(( RSS_KB / 1024 )) MB after the load, $(( RSS_AFTER_KB / 1024 )) MB after both exports | | | < 100 MB |
 | cold start to ready (migrated database) | $READY_MS ms | | | < 1 s |
 MD
 )

@@ -211,6 +211,8 @@ pub struct DataExport {
     pub consents: Vec<ConsentExport>,
     pub sessions: Vec<SessionExport>,
     pub notifications: Vec<crate::notifications::NotificationView>,
+    /// Surveys answered, with the answers unless the survey was anonymous.
+    pub survey_responses: Vec<crate::surveys::MyResponse>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -8,8 +8,8 @@ pub mod hot;
 mod repo;
 pub mod results;
 mod routes;
-mod service;
+pub mod service;
 mod stream;
 
-pub use dto::{PublishedSurvey, SurveyStatus};
+pub use dto::{MyResponse, PublishedSurvey, SurveyStatus};
 pub use routes::{ApiDoc, configure};

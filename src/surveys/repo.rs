@@ -243,3 +243,20 @@ pub async fn responses_page(
     }
     q.all(db).await
 }
+
+/// Account deletion: answers stay, anonymised; the record of taking part goes.
+pub async fn anonymise_resident(db: &impl ConnectionTrait, resident_id: Uuid) -> Result<(), DbErr> {
+    Responses::update_many()
+        .col_expr(
+            survey_responses::Column::RespondentId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .filter(survey_responses::Column::RespondentId.eq(resident_id))
+        .exec(db)
+        .await?;
+    Participations::delete_many()
+        .filter(survey_participations::Column::ResidentId.eq(resident_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

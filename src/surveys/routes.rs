@@ -241,7 +241,7 @@ async fn my_responses(
     CurrentResident(who): CurrentResident,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::my_responses(&state, &who).await?))
+    Ok(HttpResponse::Ok().json(service::my_responses(&state, who.id).await?))
 }
 
 /// Results across all versions: per option counts and shares, number and scale statistics,

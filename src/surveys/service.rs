@@ -740,8 +740,8 @@ fn items_of(
 }
 
 /// The surveys a resident took part in, with their answers unless anonymous.
-pub async fn my_responses(state: &AppState, who: &Identity) -> ApiResult<Vec<MyResponse>> {
-    let parts = repo::participations_of(&state.db, who.id).await?;
+pub async fn my_responses(state: &AppState, resident_id: Uuid) -> ApiResult<Vec<MyResponse>> {
+    let parts = repo::participations_of(&state.db, resident_id).await?;
     let ids: Vec<Uuid> = parts.iter().map(|p| p.survey_id).collect();
     let surveys: HashMap<Uuid, surveys::Model> = repo::find_many(&state.db, &ids)
         .await?
@@ -756,7 +756,7 @@ pub async fn my_responses(state: &AppState, who: &Identity) -> ApiResult<Vec<MyR
         let response = if s.anonymous {
             None
         } else {
-            repo::response_of(&state.db, s.id, who.id).await?
+            repo::response_of(&state.db, s.id, resident_id).await?
         };
         out.push(MyResponse {
             survey_id: s.id,
@@ -910,4 +910,13 @@ pub async fn export_page(
             )
         })
         .collect())
+}
+
+/// Part of deleting an account (call it in the deletion's transaction): answers stay for the
+/// results, with nothing left that ties them to the resident.
+pub async fn erase_resident(
+    db: &impl sea_orm::ConnectionTrait,
+    resident_id: Uuid,
+) -> Result<(), sea_orm::DbErr> {
+    repo::anonymise_resident(db, resident_id).await
 }

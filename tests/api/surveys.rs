@@ -642,3 +642,62 @@ async fn the_questionnaire_is_served_from_cache_after_the_first_load() {
         .await;
     assert_eq!(res.headers()["x-cache"], "hit");
 }
+
+#[tokio::test]
+async fn a_deleted_account_leaves_its_answers_only_in_anonymous_form() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let r = app.resident_of("o-leaving", "shichahai").await;
+    app.answer(&r, &id, 1, json!({ "satisfied": "no", "why": "太吵" }))
+        .await;
+    let export: Value = app
+        .get("/api/v1/me/data-export", Some(&r.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["survey_responses"][0]["answers"]["why"], "太吵");
+
+    let res = app
+        .request(Method::DELETE, "/api/v1/me", Some(&r.access_token), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let backend = app.state.db.get_database_backend();
+    let rows = app
+        .state
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT respondent_id, answers FROM survey_responses",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the answer still counts");
+    assert!(
+        rows[0]
+            .try_get::<Option<uuid::Uuid>>("", "respondent_id")
+            .unwrap()
+            .is_none()
+    );
+    let parts = app
+        .state
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT resident_id FROM survey_participations",
+        ))
+        .await
+        .unwrap();
+    assert!(parts.is_empty());
+    let view: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&staff.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["response_count"], 1);
+}
