@@ -91,6 +91,17 @@ pub async fn set_pointer(state: &AppState, id: Uuid, p: Pointer) {
         .await;
 }
 
+/// The error of a load that several requests waited on: each gets its own copy.
+fn unshared(e: Arc<ApiError>) -> ApiError {
+    Arc::try_unwrap(e).unwrap_or_else(|shared| {
+        ApiError::new(
+            shared.status(),
+            "survey_unavailable",
+            "问卷暂时无法加载，请稍后再试",
+        )
+    })
+}
+
 /// Whether the last lookup had to go to the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -132,14 +143,7 @@ pub async fn version(
             Ok::<_, ApiError>(Arc::new(parsed))
         })
         .await
-        .map_err(|e: Arc<ApiError>| match Arc::try_unwrap(e) {
-            Ok(e) => e,
-            Err(shared) => ApiError::new(
-                shared.status(),
-                "survey_unavailable",
-                "问卷暂时无法加载，请稍后再试",
-            ),
-        })?;
+        .map_err(unshared)?;
     Ok((loaded, source))
 }
 
@@ -158,13 +162,6 @@ pub async fn bytes(state: &AppState, id: Uuid, p: Pointer) -> ApiResult<(Bytes, 
             Ok::<_, ApiError>(Bytes::from(body))
         })
         .await
-        .map_err(|e: Arc<ApiError>| match Arc::try_unwrap(e) {
-            Ok(e) => e,
-            Err(shared) => ApiError::new(
-                shared.status(),
-                "survey_unavailable",
-                "问卷暂时无法加载，请稍后再试",
-            ),
-        })?;
+        .map_err(unshared)?;
     Ok((bytes, source))
 }

@@ -158,20 +158,7 @@ async fn cells(
     group: &Grouping,
 ) -> Result<HashMap<Key, Cell>, DbErr> {
     let backend = db.get_database_backend();
-    let (group_sql, join_sql, mut values): (&str, String, Vec<DbValue>) = match group {
-        Grouping::None => ("''", String::new(), vec![]),
-        Grouping::SubDistrict => (
-            "COALESCE(r.sub_district, '')",
-            " JOIN survey_responses r ON r.id = i.response_id".into(),
-            vec![],
-        ),
-        Grouping::Question(q) => (
-            "g.option_id",
-            " JOIN survey_answer_items g ON g.response_id = i.response_id AND g.question_id = ?"
-                .into(),
-            vec![q.clone().into()],
-        ),
-    };
+    let (group_sql, join_sql, mut values) = grouping_sql(group);
     values.push(survey_id.into());
     // Numbers are scaled to thousandths so they group exactly as integers on both databases.
     let sql = format!(
@@ -210,20 +197,7 @@ async fn answered(
     group: &Grouping,
 ) -> Result<(HashMap<(String, String), i64>, BTreeMap<String, i64>), DbErr> {
     let backend = db.get_database_backend();
-    let (group_sql, join_sql, mut values): (&str, String, Vec<DbValue>) = match group {
-        Grouping::None => ("''", String::new(), vec![]),
-        Grouping::SubDistrict => (
-            "COALESCE(r.sub_district, '')",
-            " JOIN survey_responses r ON r.id = i.response_id".into(),
-            vec![],
-        ),
-        Grouping::Question(q) => (
-            "g.option_id",
-            " JOIN survey_answer_items g ON g.response_id = i.response_id AND g.question_id = ?"
-                .into(),
-            vec![q.clone().into()],
-        ),
-    };
+    let (group_sql, join_sql, mut values) = grouping_sql(group);
     values.push(survey_id.into());
     let sql = format!(
         "SELECT {group_sql} AS grp, i.question_id AS q, COUNT(DISTINCT i.response_id) AS n \
@@ -289,6 +263,23 @@ async fn completion(
         });
     }
     Ok((total, out))
+}
+
+/// The grouping key's expression, the join it needs and that join's parameters.
+fn grouping_sql(group: &Grouping) -> (&'static str, &'static str, Vec<DbValue>) {
+    match group {
+        Grouping::None => ("''", "", vec![]),
+        Grouping::SubDistrict => (
+            "COALESCE(r.sub_district, '')",
+            " JOIN survey_responses r ON r.id = i.response_id",
+            vec![],
+        ),
+        Grouping::Question(q) => (
+            "g.option_id",
+            " JOIN survey_answer_items g ON g.response_id = i.response_id AND g.question_id = ?",
+            vec![q.clone().into()],
+        ),
+    }
 }
 
 /// The grouping expression as the head of a GROUP BY list (PostgreSQL refuses a constant).

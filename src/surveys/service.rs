@@ -43,6 +43,26 @@ fn field(f: impl Into<String>, m: impl Into<String>) -> FieldError {
     }
 }
 
+/// Writes a staff action on a survey to the audit log, in the action's transaction.
+async fn audit_survey(
+    db: &impl sea_orm::ConnectionTrait,
+    staff: &CurrentStaff,
+    action: Action,
+    id: Uuid,
+    detail: Option<serde_json::Value>,
+) -> ApiResult<()> {
+    audit::record(
+        db,
+        &Actor::from(staff),
+        action,
+        "survey",
+        &id.to_string(),
+        detail,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Checks the settings of a body and answers the org unit it names.
 async fn check_settings(
     state: &AppState,
@@ -183,12 +203,11 @@ pub async fn create(
         },
     )
     .await?;
-    audit::record(
+    audit_survey(
         &txn,
-        &Actor::from(staff),
+        staff,
         Action::SurveyCreated,
-        "survey",
-        &m.id.to_string(),
+        m.id,
         Some(serde_json::json!({ "title": m.title })),
     )
     .await?;
@@ -235,15 +254,7 @@ pub async fn update(
     active.org_unit_id = Set(unit.id);
     active.updated_at = Set(Utc::now());
     let m = repo::update(&txn, active).await?;
-    audit::record(
-        &txn,
-        &Actor::from(staff),
-        Action::SurveyUpdated,
-        "survey",
-        &id.to_string(),
-        None,
-    )
-    .await?;
+    audit_survey(&txn, staff, Action::SurveyUpdated, id, None).await?;
     txn.commit().await?;
     staff_view(state, m).await
 }
@@ -258,12 +269,11 @@ pub async fn delete(state: &AppState, staff: &CurrentStaff, id: Uuid) -> ApiResu
     }
     let txn = state.db.begin().await?;
     repo::delete(&txn, id).await?;
-    audit::record(
+    audit_survey(
         &txn,
-        &Actor::from(staff),
+        staff,
         Action::SurveyDeleted,
-        "survey",
-        &id.to_string(),
+        id,
         Some(serde_json::json!({ "title": m.title })),
     )
     .await?;
@@ -359,12 +369,11 @@ pub async fn publish(
     active.published_at = Set(Some(now));
     active.updated_at = Set(now);
     let m = repo::update(&txn, active).await?;
-    audit::record(
+    audit_survey(
         &txn,
-        &Actor::from(staff),
+        staff,
         Action::SurveyPublished,
-        "survey",
-        &id.to_string(),
+        id,
         Some(serde_json::json!({ "version": version })),
     )
     .await?;
@@ -395,15 +404,7 @@ pub async fn close(state: &AppState, staff: &CurrentStaff, id: Uuid) -> ApiResul
     active.closed_at = Set(Some(Utc::now()));
     active.updated_at = Set(Utc::now());
     let m = repo::update(&txn, active).await?;
-    audit::record(
-        &txn,
-        &Actor::from(staff),
-        Action::SurveyClosed,
-        "survey",
-        &id.to_string(),
-        None,
-    )
-    .await?;
+    audit_survey(&txn, staff, Action::SurveyClosed, id, None).await?;
     txn.commit().await?;
     hot::set_pointer(
         state,
