@@ -38,6 +38,11 @@ pub struct Problem {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Extension members (RFC 9457 §3.2) some codes carry, documented with the code
+    /// (e.g. `lifts_at` of `booking_suspended`).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug)]
@@ -47,6 +52,8 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     retry_after_secs: Option<u64>,
+    /// Boxed: most errors have none, and `ApiError` stays small.
+    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     cause: Option<anyhow::Error>,
 }
 
@@ -60,6 +67,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after_secs: None,
+            extensions: None,
             cause: None,
         }
     }
@@ -131,6 +139,14 @@ impl ApiError {
 
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Adds an extension member to the problem body.
+    pub fn with_extension(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extensions
+            .get_or_insert_with(Box::default)
+            .insert(key.to_owned(), value);
         self
     }
 
@@ -225,6 +241,7 @@ impl ResponseError for ApiError {
             code: self.code.to_string(),
             request_id,
             errors: self.errors.clone(),
+            extensions: self.extensions.as_deref().cloned().unwrap_or_default(),
         };
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
