@@ -211,6 +211,8 @@ pub struct DataExport {
     pub consents: Vec<ConsentExport>,
     pub sessions: Vec<SessionExport>,
     pub notifications: Vec<crate::notifications::NotificationView>,
+    /// Open-day reservations, with the visitor name and phone given.
+    pub reservations: Vec<crate::open_days::ReservationView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -54,6 +54,11 @@ pub enum Action {
     StaffDisabled,
     StaffEnabled,
     PersonalDataRevealed,
+    OpenDayCreated,
+    OpenDayUpdated,
+    OpenDayPublished,
+    OpenDayCancelled,
+    OpenDayCheckIn,
 }
 
 impl Action {
@@ -64,6 +69,11 @@ impl Action {
             Self::StaffDisabled => "staff.disabled",
             Self::StaffEnabled => "staff.enabled",
             Self::PersonalDataRevealed => "personal_data.revealed",
+            Self::OpenDayCreated => "open_day.created",
+            Self::OpenDayUpdated => "open_day.updated",
+            Self::OpenDayPublished => "open_day.published",
+            Self::OpenDayCancelled => "open_day.cancelled",
+            Self::OpenDayCheckIn => "open_day.check_in",
         }
     }
 }
