@@ -3,6 +3,7 @@
 
 pub mod domain;
 mod dto;
+mod export;
 mod repo;
 mod routes;
 pub mod service;

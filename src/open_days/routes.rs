@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, http::header, web};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use crate::{
     paths(
         create_open_day, list_open_days, get_open_day, update_open_day, publish_open_day,
         cancel_open_day, reserve, cancel_reservation, my_reservations, check_in, visitors,
+        export_visitors,
         reveal_visitor, open_day_stats
     ),
     components(schemas(
@@ -51,7 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/{id}/check-ins").post(check_in))
             .service(web::resource("/{id}/stats").get(open_day_stats))
-            .service(web::resource("/{id}/slots/{slot_id}/visitors").get(visitors)),
+            .service(web::resource("/{id}/slots/{slot_id}/visitors").get(visitors))
+            .service(web::resource("/{id}/slots/{slot_id}/visitors.xlsx").get(export_visitors)),
     )
     .service(web::resource("/api/v1/reservations/{id}").delete(cancel_reservation));
 }
@@ -260,6 +262,33 @@ async fn visitors(
     let page = PageRequest::try_from(&query.into_inner())?;
     Ok(HttpResponse::Ok().json(service::visitors(&state, &staff, id, slot_id, page).await?))
 }
+
+/// The visitors of one slot as an XLSX workbook (masked), for the door or the archive.
+#[utoipa::path(get, path = "/api/v1/open-days/{id}/slots/{slot_id}/visitors.xlsx", tag = "open-days",
+    params(("id" = Uuid, Path), ("slot_id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`open_day_not_found`, `slot_not_found`"),
+    ))]
+async fn export_visitors(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (id, slot_id) = path.into_inner();
+    let (name, bytes) = service::export_visitors(&state, &staff, id, slot_id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(XLSX)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(bytes))
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// Shows a visitor's name or phone in full; written to the audit log with the reason.
 #[utoipa::path(post, path = "/api/v1/open-days/{id}/reservations/{reservation_id}/reveal", tag = "open-days",

@@ -354,3 +354,62 @@ async fn deleting_an_account_frees_its_seats_erases_visitor_data_and_the_export_
     assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 2);
     assert_eq!(app.reservation_row(&id_of(&rw)).await.status, "confirmed");
 }
+
+/// Every XML part of a workbook, as one text.
+fn workbook_text(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut all = String::new();
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap();
+        let mut s = String::new();
+        part.read_to_string(&mut s).unwrap();
+        all.push_str(&s);
+    }
+    all
+}
+
+#[tokio::test]
+async fn staff_export_a_slot_s_visitors_as_a_masked_workbook() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    let event = app.open_day(&staff, vec![slot(120, 60, 10)]).await;
+    let a = app.login_resident("o-a").await;
+    let r = app.booked(&a, &event, 0, 2).await;
+    let path = format!(
+        "/api/v1/open-days/{}/slots/{}/visitors.xlsx",
+        id_of(&event),
+        slot_id(&event, 0)
+    );
+    let res = app.get(&path, Some(&staff.access_token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx")
+    );
+    let bytes = res.bytes().await.unwrap();
+    let text = workbook_text(&bytes);
+    assert!(text.contains(&code_of(&r)), "code missing");
+    assert!(
+        text.contains("张*") && text.contains("138****5678"),
+        "masked values missing"
+    );
+    assert!(
+        !text.contains("张三") && !text.contains("13812345678"),
+        "plain values leaked"
+    );
+
+    let yuetan = app.staff_of("yuetan-staff", "yuetan").await;
+    assert_problem(
+        app.get(&path, Some(&yuetan.access_token)).await,
+        StatusCode::FORBIDDEN,
+        "org_unit_forbidden",
+    )
+    .await;
+}
