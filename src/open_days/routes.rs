@@ -93,15 +93,22 @@ async fn list_open_days(
     Ok(HttpResponse::Ok().json(service::list(&state.db, page).await?))
 }
 
-/// One published open day with each slot's `seats_left` (at most a second or two old). Public.
+/// One published open day with each slot's `seats_left` (at most a second or two old). Public;
+/// staff of its org unit (and administrators) also see drafts.
 #[utoipa::path(get, path = "/api/v1/open-days/{id}", tag = "open-days",
     params(("id" = Uuid, Path)),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, body = OpenDayView),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`open_day_not_found`"),
     ))]
-async fn get_open_day(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::detail(&state, id.into_inner()).await?))
+async fn get_open_day(
+    staff: Option<CurrentStaff>,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let view = service::detail(&state, id.into_inner(), staff.as_ref()).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Replaces an open day's description and slots. A slot named by `id` changes; its capacity

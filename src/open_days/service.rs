@@ -494,17 +494,26 @@ pub async fn list(db: &DatabaseConnection, page: PageRequest) -> ApiResult<Page<
 }
 
 /// One published (or cancelled) open day with its slots; `seats_left` may come from the
-/// cache for `open_day_seats_cache_ms`.
-pub async fn detail(state: &AppState, id: Uuid) -> ApiResult<OpenDayView> {
+/// cache for `open_day_seats_cache_ms`. Drafts only for staff who may act on them (uncached).
+pub async fn detail(
+    state: &AppState,
+    id: Uuid,
+    staff: Option<&CurrentStaff>,
+) -> ApiResult<OpenDayView> {
     let key = view_key(id);
     if let Some(v) = state.cache.get_json::<OpenDayView>(&key).await {
         return Ok(v);
     }
     let event = repo::find_event(&state.db, id)
         .await?
-        .filter(|e| e.status != EventStatus::Draft.as_str())
         .ok_or_else(not_found)?;
     let view = full_view(&state.db, event).await?;
+    if view.status == EventStatus::Draft.as_str() {
+        return match staff {
+            Some(s) if s.may_act_in(&view.org_unit) => Ok(view),
+            _ => Err(not_found()),
+        };
+    }
     let ttl = StdDuration::from_millis(state.settings.open_day_seats_cache_ms);
     if !ttl.is_zero() {
         state.cache.set_json(&key, &view, ttl).await;

@@ -57,6 +57,22 @@ async fn check_in_takes_the_code_or_the_qr_payload_and_refuses_each_case_by_name
     assert_problem(res, StatusCode::CONFLICT, "outside_slot_window").await;
     assert_eq!(app.reservation_row(&id_of(&rb)).await.status, "confirmed");
 
+    // Checked in already: no longer the resident's to cancel.
+    let res = app.cancel_reservation(&a, &id_of(&ra)).await;
+    assert_problem(res, StatusCode::CONFLICT, "reservation_closed").await;
+
+    // Waitlisted: not confirmed.
+    let full = app.open_day(&staff, vec![slot(-10, 60, 1)]).await;
+    let f1 = app.login_resident("o-f1").await;
+    app.booked(&f1, &full, 0, 1).await;
+    let f2 = app.login_resident("o-f2").await;
+    let mut body = reserve_body(&slot_id(&full, 0), 1);
+    body["waitlist"] = json!(true);
+    let waiting: Value = app.reserve(&f2, &full, &body).await.json().await.unwrap();
+    assert_eq!(waiting["status"], "waitlisted");
+    let res = app.check_in(&staff, &full, &code_of(&waiting)).await;
+    assert_problem(res, StatusCode::CONFLICT, "reservation_not_confirmed").await;
+
     // Cancelled.
     let res = app.cancel_reservation(&b, &id_of(&rb)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
