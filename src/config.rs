@@ -97,6 +97,16 @@ pub struct Settings {
     /// Subscribe-message template id per notice kind (`welcome = "..."`), from
     /// `[wechat_templates]` in the file or `CANYU_WECHAT_TEMPLATE_<KIND>`.
     pub wechat_templates: BTreeMap<String, String>,
+    /// Open days: check-ins are taken from this many minutes before a slot starts.
+    pub open_day_check_in_grace_minutes: u32,
+    /// Open days: this many no-shows within the window suspend booking (`0`: never).
+    pub open_day_no_show_limit: u32,
+    pub open_day_no_show_window_days: u32,
+    pub open_day_suspension_days: u32,
+    /// Open days: how long `seats_left` may be served from the cache.
+    pub open_day_seats_cache_ms: u64,
+    /// Open days: how often the no-show and reminder jobs run.
+    pub open_day_jobs_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -133,6 +143,12 @@ impl Default for Settings {
             outbox_max_attempts: 5,
             outbox_retry_base_secs: 30,
             wechat_templates: BTreeMap::new(),
+            open_day_check_in_grace_minutes: 30,
+            open_day_no_show_limit: 3,
+            open_day_no_show_window_days: 180,
+            open_day_suspension_days: 30,
+            open_day_seats_cache_ms: 1_000,
+            open_day_jobs_interval_secs: 60,
         }
     }
 }

@@ -50,9 +50,9 @@ pub struct ApiError {
     code: Cow<'static, str>,
     detail: String,
     errors: Vec<FieldError>,
-    /// Boxed: rare, and it keeps `Result<_, ApiError>` small.
-    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     retry_after_secs: Option<u64>,
+    /// Boxed: most errors have none, and `ApiError` stays small.
+    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     cause: Option<anyhow::Error>,
 }
 
@@ -65,18 +65,10 @@ impl ApiError {
             code: Cow::Borrowed(code),
             detail: detail.into(),
             errors: Vec::new(),
-            extensions: None,
             retry_after_secs: None,
+            extensions: None,
             cause: None,
         }
-    }
-
-    /// Adds an extension member to the problem body.
-    pub fn with_extension(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.extensions
-            .get_or_insert_with(Default::default)
-            .insert(key.to_owned(), value);
-        self
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -146,6 +138,14 @@ impl ApiError {
 
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Adds an extension member to the problem body.
+    pub fn with_extension(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extensions
+            .get_or_insert_with(Box::default)
+            .insert(key.to_owned(), value);
         self
     }
 

@@ -14,6 +14,7 @@ pub mod health;
 pub mod idempotency;
 pub mod jobs;
 pub mod notifications;
+pub mod open_days;
 pub mod openapi;
 pub mod org_units;
 pub mod pagination;

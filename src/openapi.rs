@@ -55,6 +55,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::personal_data::ApiDoc::openapi());
     doc.merge(crate::notifications::ApiDoc::openapi());
     doc.merge(crate::surveys::ApiDoc::openapi());
+    doc.merge(crate::open_days::ApiDoc::openapi());
     doc
 }
 

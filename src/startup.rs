@@ -17,7 +17,7 @@ use crate::{
     config::{Secret, Settings},
     db, extract, health, idempotency,
     jobs::Scheduler,
-    notifications, openapi, org_units,
+    notifications, open_days, openapi, org_units,
     personal_data::{self, DataKey},
     rate_limit::RateLimits,
     state::AppState,
@@ -173,10 +173,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     notifications::configure(cfg);
     // Before `accounts`: its `/api/v1/me` scope would swallow `/api/v1/me/responses`.
     surveys::configure(cfg);
+    open_days::configure_me(cfg);
     accounts::configure(cfg);
     org_units::configure(cfg);
     audit::configure(cfg);
     personal_data::configure(cfg);
+    open_days::configure(cfg);
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {

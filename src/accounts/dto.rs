@@ -213,6 +213,8 @@ pub struct DataExport {
     pub notifications: Vec<crate::notifications::NotificationView>,
     /// Surveys answered, with the answers unless the survey was anonymous.
     pub survey_responses: Vec<crate::surveys::MyResponse>,
+    /// Open-day reservations, with the visitor name and phone given.
+    pub reservations: Vec<crate::open_days::ReservationView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

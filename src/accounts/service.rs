@@ -20,7 +20,7 @@ use crate::{
     content_check::{self, Scene, Text},
     entities::{residents, staff},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
-    notifications,
+    notifications, open_days,
     org_units::{self, OrgUnitKind},
     pagination::{Page, PageRequest},
     personal_data::consent,
@@ -253,6 +253,7 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
     let sessions = auth::service::sessions_of(db, resident_id).await?;
     let notifications = notifications::service::export_of(db, resident_id).await?;
     let survey_responses = crate::surveys::service::my_responses(state, resident_id).await?;
+    let reservations = open_days::service::export_of(state, resident_id).await?;
     Ok(DataExport {
         exported_at: Utc::now(),
         profile: ProfileExport {
@@ -277,6 +278,7 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
             .collect(),
         notifications,
         survey_responses,
+        reservations,
     })
 }
 
@@ -289,6 +291,8 @@ pub async fn delete_account(state: &AppState, who: &Identity) -> ApiResult<()> {
     repo::erase_resident(&txn, who.id).await?;
     notifications::service::erase_resident(&txn, who.id).await?;
     crate::surveys::service::erase_resident(&txn, who.id).await?;
+    // Future reservations are cancelled and their seats freed; visitor data is erased.
+    open_days::service::erase_resident(&txn, who.id).await?;
     auth::service::revoke_all_sessions(&txn, who.id).await?;
     txn.commit().await?;
     auth::service::revoke_access_token(state, who).await;

@@ -60,6 +60,11 @@ pub enum Action {
     SurveyPublished,
     SurveyClosed,
     SurveyExported,
+    OpenDayCreated,
+    OpenDayUpdated,
+    OpenDayPublished,
+    OpenDayCancelled,
+    OpenDayCheckIn,
 }
 
 impl Action {
@@ -76,6 +81,11 @@ impl Action {
             Self::SurveyPublished => "survey.published",
             Self::SurveyClosed => "survey.closed",
             Self::SurveyExported => "survey.exported",
+            Self::OpenDayCreated => "open_day.created",
+            Self::OpenDayUpdated => "open_day.updated",
+            Self::OpenDayPublished => "open_day.published",
+            Self::OpenDayCancelled => "open_day.cancelled",
+            Self::OpenDayCheckIn => "open_day.check_in",
         }
     }
 }

@@ -24,7 +24,7 @@ use tokio::{
 };
 use uuid::Uuid;
 
-use crate::{config::Settings, notifications, state::AppState};
+use crate::{config::Settings, notifications, open_days, state::AppState};
 
 type JobFn = for<'a> fn(&'a AppState) -> BoxFuture<'a, anyhow::Result<()>>;
 
@@ -40,12 +40,47 @@ pub struct Job {
 
 /// Every job of the service. Features add theirs here.
 pub fn registry(settings: &Settings) -> Vec<Job> {
-    vec![Job {
-        name: "outbox",
-        interval: settings.outbox_interval(),
-        lease: Duration::from_secs(5 * 60),
-        run: outbox,
-    }]
+    let open_days = Duration::from_secs(settings.open_day_jobs_interval_secs.max(1));
+    vec![
+        Job {
+            name: "outbox",
+            interval: settings.outbox_interval(),
+            lease: Duration::from_secs(5 * 60),
+            run: outbox,
+        },
+        Job {
+            name: "open_day_no_shows",
+            interval: open_days,
+            lease: Duration::from_secs(5 * 60),
+            run: open_day_no_shows,
+        },
+        Job {
+            name: "open_day_reminders",
+            interval: open_days,
+            lease: Duration::from_secs(5 * 60),
+            run: open_day_reminders,
+        },
+    ]
+}
+
+fn open_day_no_shows(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let (no_shows, lapsed) = open_days::service::settle_no_shows(state).await?;
+        if no_shows + lapsed > 0 {
+            tracing::info!(no_shows, lapsed, "open-day slots settled");
+        }
+        Ok(())
+    })
+}
+
+fn open_day_reminders(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let sent = open_days::service::send_reminders(state).await?;
+        if sent > 0 {
+            tracing::info!(sent, "open-day reminders written");
+        }
+        Ok(())
+    })
 }
 
 fn outbox(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {

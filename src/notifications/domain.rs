@@ -18,14 +18,20 @@ pub enum NoticeKind {
     BookingConfirmed,
     /// An application (e.g. to become an experience officer) was decided.
     ApplicationResult,
+    /// An open-day booking is tomorrow.
+    BookingReminder,
+    /// An open-day booking was cancelled (the open day was called off).
+    BookingCancelled,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 4] = [
+    pub const ALL: [NoticeKind; 6] = [
         NoticeKind::Welcome,
         NoticeKind::DeliberationUpdate,
         NoticeKind::BookingConfirmed,
         NoticeKind::ApplicationResult,
+        NoticeKind::BookingReminder,
+        NoticeKind::BookingCancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +40,8 @@ impl NoticeKind {
             NoticeKind::DeliberationUpdate => "deliberation_update",
             NoticeKind::BookingConfirmed => "booking_confirmed",
             NoticeKind::ApplicationResult => "application_result",
+            NoticeKind::BookingReminder => "booking_reminder",
+            NoticeKind::BookingCancelled => "booking_cancelled",
         }
     }
 

@@ -1,0 +1,471 @@
+//! Queries of open days, generic over `ConnectionTrait` so they run inside transactions.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Query},
+};
+use uuid::Uuid;
+
+use super::domain::ReservationStatus as St;
+use crate::entities::{
+    open_day_slots::{self, Entity as Slots},
+    open_days::{self, Entity as OpenDays},
+    reservations::{self, Entity as Reservations},
+};
+
+pub async fn insert_event(
+    db: &impl ConnectionTrait,
+    m: open_days::ActiveModel,
+) -> Result<open_days::Model, DbErr> {
+    m.insert(db).await
+}
+
+pub async fn update_event(
+    db: &impl ConnectionTrait,
+    m: open_days::ActiveModel,
+) -> Result<open_days::Model, DbErr> {
+    m.update(db).await
+}
+
+pub async fn find_event(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<open_days::Model>, DbErr> {
+    OpenDays::find_by_id(id).one(db).await
+}
+
+/// Moves an event from `from` to `to`; false when it was not in `from` any more.
+pub async fn set_event_status(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: &[&str],
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = OpenDays::update_many()
+        .col_expr(open_days::Column::Status, Expr::value(to))
+        .col_expr(open_days::Column::UpdatedAt, Expr::value(now))
+        .filter(open_days::Column::Id.eq(id))
+        .filter(open_days::Column::Status.is_in(from.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Published events with a slot still to come, oldest first.
+pub async fn list_upcoming(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<open_days::Model>, DbErr> {
+    let mut q = OpenDays::find()
+        .filter(open_days::Column::Status.eq("published"))
+        .filter(
+            open_days::Column::Id.in_subquery(
+                Query::select()
+                    .column(open_day_slots::Column::OpenDayId)
+                    .from(Slots)
+                    .and_where(open_day_slots::Column::EndsAt.gt(now))
+                    .to_owned(),
+            ),
+        );
+    if let Some(a) = after {
+        q = q.filter(open_days::Column::Id.gt(a));
+    }
+    q.order_by_asc(open_days::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn slots_of(
+    db: &impl ConnectionTrait,
+    open_day_id: Uuid,
+) -> Result<Vec<open_day_slots::Model>, DbErr> {
+    Slots::find()
+        .filter(open_day_slots::Column::OpenDayId.eq(open_day_id))
+        .order_by_asc(open_day_slots::Column::StartsAt)
+        .order_by_asc(open_day_slots::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn slots_of_many(
+    db: &impl ConnectionTrait,
+    open_day_ids: &[Uuid],
+) -> Result<Vec<open_day_slots::Model>, DbErr> {
+    Slots::find()
+        .filter(open_day_slots::Column::OpenDayId.is_in(open_day_ids.iter().copied()))
+        .order_by_asc(open_day_slots::Column::StartsAt)
+        .order_by_asc(open_day_slots::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn find_slot(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<open_day_slots::Model>, DbErr> {
+    Slots::find_by_id(id).one(db).await
+}
+
+pub async fn insert_slot(
+    db: &impl ConnectionTrait,
+    m: open_day_slots::ActiveModel,
+) -> Result<(), DbErr> {
+    Slots::insert(m).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Changes a slot's times and capacity, unless the capacity would drop below the seats
+/// taken at that moment; false then.
+pub async fn update_slot(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    capacity: i32,
+) -> Result<bool, DbErr> {
+    let res = Slots::update_many()
+        .col_expr(open_day_slots::Column::StartsAt, Expr::value(starts_at))
+        .col_expr(open_day_slots::Column::EndsAt, Expr::value(ends_at))
+        .col_expr(open_day_slots::Column::Capacity, Expr::value(capacity))
+        .filter(open_day_slots::Column::Id.eq(id))
+        .filter(open_day_slots::Column::Taken.lte(capacity))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn delete_slot(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    Slots::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+pub async fn reservations_on_slot(db: &impl ConnectionTrait, slot_id: Uuid) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Reservations::find()
+        .filter(reservations::Column::SlotId.eq(slot_id))
+        .count(db)
+        .await
+}
+
+/// Takes `n` seats of a slot if that many are free: one conditional UPDATE, atomic on
+/// SQLite and PostgreSQL alike (the row lock serialises concurrent takers).
+pub async fn take_seats(db: &impl ConnectionTrait, slot_id: Uuid, n: i32) -> Result<bool, DbErr> {
+    let res = Slots::update_many()
+        .col_expr(
+            open_day_slots::Column::Taken,
+            Expr::col(open_day_slots::Column::Taken).add(n),
+        )
+        .filter(open_day_slots::Column::Id.eq(slot_id))
+        .filter(
+            Expr::col(open_day_slots::Column::Taken)
+                .add(n)
+                .lte(Expr::col(open_day_slots::Column::Capacity)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn free_seats(db: &impl ConnectionTrait, slot_id: Uuid, n: i32) -> Result<(), DbErr> {
+    Slots::update_many()
+        .col_expr(
+            open_day_slots::Column::Taken,
+            Expr::col(open_day_slots::Column::Taken).sub(n),
+        )
+        .filter(open_day_slots::Column::Id.eq(slot_id))
+        .filter(open_day_slots::Column::Taken.gte(n))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_reservation(
+    db: &impl ConnectionTrait,
+    m: reservations::ActiveModel,
+) -> Result<reservations::Model, DbErr> {
+    m.insert(db).await
+}
+
+pub async fn find_reservation(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<reservations::Model>, DbErr> {
+    Reservations::find_by_id(id).one(db).await
+}
+
+pub async fn find_by_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Vec<reservations::Model>, DbErr> {
+    Reservations::find()
+        .filter(reservations::Column::VerificationCode.eq(code))
+        .limit(10)
+        .all(db)
+        .await
+}
+
+pub async fn code_taken(
+    db: &impl ConnectionTrait,
+    open_day_id: Uuid,
+    code: &str,
+) -> Result<bool, DbErr> {
+    Ok(Reservations::find()
+        .filter(reservations::Column::OpenDayId.eq(open_day_id))
+        .filter(reservations::Column::VerificationCode.eq(code))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+pub async fn active_of_resident(
+    db: &impl ConnectionTrait,
+    open_day_id: Uuid,
+    resident_id: Uuid,
+) -> Result<Option<reservations::Model>, DbErr> {
+    Reservations::find()
+        .filter(reservations::Column::OpenDayId.eq(open_day_id))
+        .filter(reservations::Column::ActiveResidentId.eq(resident_id))
+        .one(db)
+        .await
+}
+
+/// Moves a reservation from `from` to `to`, setting the matching timestamp; false when it
+/// was not in `from` any more (a concurrent cancel or check-in won).
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: St,
+    to: St,
+    now: DateTime<Utc>,
+    by: Option<Uuid>,
+) -> Result<bool, DbErr> {
+    let mut q = Reservations::update_many()
+        .col_expr(reservations::Column::Status, Expr::value(to.as_str()))
+        .filter(reservations::Column::Id.eq(id))
+        .filter(reservations::Column::Status.eq(from.as_str()));
+    q = match to {
+        St::Cancelled => q
+            .col_expr(reservations::Column::CancelledAt, Expr::value(now))
+            .col_expr(
+                reservations::Column::ActiveResidentId,
+                Expr::value(Option::<Uuid>::None),
+            ),
+        St::Confirmed => q.col_expr(reservations::Column::ConfirmedAt, Expr::value(now)),
+        St::CheckedIn => q
+            .col_expr(reservations::Column::CheckedInAt, Expr::value(now))
+            .col_expr(reservations::Column::CheckedInBy, Expr::value(by)),
+        St::NoShow => q.col_expr(reservations::Column::NoShowAt, Expr::value(now)),
+        St::Waitlisted => q,
+    };
+    Ok(q.exec(db).await?.rows_affected == 1)
+}
+
+/// The waitlist of a slot, first come first.
+pub async fn waitlist_of_slot(
+    db: &impl ConnectionTrait,
+    slot_id: Uuid,
+) -> Result<Vec<reservations::Model>, DbErr> {
+    Reservations::find()
+        .filter(reservations::Column::SlotId.eq(slot_id))
+        .filter(reservations::Column::Status.eq(St::Waitlisted.as_str()))
+        .order_by_asc(reservations::Column::CreatedAt)
+        .order_by_asc(reservations::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn of_event(
+    db: &impl ConnectionTrait,
+    open_day_id: Uuid,
+) -> Result<Vec<reservations::Model>, DbErr> {
+    Reservations::find()
+        .filter(reservations::Column::OpenDayId.eq(open_day_id))
+        .order_by_asc(reservations::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn of_slot(
+    db: &impl ConnectionTrait,
+    slot_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<reservations::Model>, DbErr> {
+    let mut q = Reservations::find().filter(reservations::Column::SlotId.eq(slot_id));
+    if let Some(a) = after {
+        q = q.filter(reservations::Column::Id.gt(a));
+    }
+    q.order_by_asc(reservations::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// A resident's reservations, newest first.
+pub async fn of_resident(
+    db: &impl ConnectionTrait,
+    resident_id: Uuid,
+    before: Option<Uuid>,
+    limit: Option<u64>,
+) -> Result<Vec<reservations::Model>, DbErr> {
+    let mut q = Reservations::find().filter(reservations::Column::ResidentId.eq(resident_id));
+    if let Some(b) = before {
+        q = q.filter(reservations::Column::Id.lt(b));
+    }
+    q.order_by_desc(reservations::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// When the resident's recent no-shows happened.
+pub async fn no_show_times(
+    db: &impl ConnectionTrait,
+    resident_id: Uuid,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, DbErr> {
+    Ok(Reservations::find()
+        .filter(reservations::Column::ResidentId.eq(resident_id))
+        .filter(reservations::Column::Status.eq(St::NoShow.as_str()))
+        .filter(reservations::Column::NoShowAt.gt(since))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.no_show_at)
+        .collect())
+}
+
+/// Confirmed reservations whose slot ended become no-shows; waitlisted ones of ended slots
+/// lapse. One statement each, so a tick run twice changes nothing the second time.
+pub async fn settle_ended_slots(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), DbErr> {
+    let ended = || {
+        Query::select()
+            .column(open_day_slots::Column::Id)
+            .from(Slots)
+            .and_where(open_day_slots::Column::EndsAt.lte(now))
+            .to_owned()
+    };
+    let no_shows = Reservations::update_many()
+        .col_expr(
+            reservations::Column::Status,
+            Expr::value(St::NoShow.as_str()),
+        )
+        .col_expr(reservations::Column::NoShowAt, Expr::value(now))
+        .filter(reservations::Column::Status.eq(St::Confirmed.as_str()))
+        .filter(reservations::Column::SlotId.in_subquery(ended()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let lapsed = Reservations::update_many()
+        .col_expr(
+            reservations::Column::Status,
+            Expr::value(St::Cancelled.as_str()),
+        )
+        .col_expr(reservations::Column::CancelledAt, Expr::value(now))
+        .col_expr(
+            reservations::Column::ActiveResidentId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .filter(reservations::Column::Status.eq(St::Waitlisted.as_str()))
+        .filter(reservations::Column::SlotId.in_subquery(ended()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok((no_shows, lapsed))
+}
+
+/// Confirmed reservations of slots starting within (now, until] not yet reminded.
+pub async fn due_reminders(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<reservations::Model>, DbErr> {
+    Reservations::find()
+        .filter(reservations::Column::Status.eq(St::Confirmed.as_str()))
+        .filter(reservations::Column::RemindedAt.is_null())
+        .filter(
+            reservations::Column::SlotId.in_subquery(
+                Query::select()
+                    .column(open_day_slots::Column::Id)
+                    .from(Slots)
+                    .and_where(open_day_slots::Column::StartsAt.gt(now))
+                    .and_where(open_day_slots::Column::StartsAt.lte(until))
+                    .to_owned(),
+            ),
+        )
+        .order_by_asc(reservations::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Claims a reminder; false when another tick already sent it.
+pub async fn mark_reminded(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = Reservations::update_many()
+        .col_expr(reservations::Column::RemindedAt, Expr::value(now))
+        .filter(reservations::Column::Id.eq(id))
+        .filter(reservations::Column::RemindedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Active reservations of a resident in slots that have not ended.
+pub async fn future_active_of_resident(
+    db: &impl ConnectionTrait,
+    resident_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<reservations::Model>, DbErr> {
+    Reservations::find()
+        .filter(reservations::Column::ResidentId.eq(resident_id))
+        .filter(
+            Condition::any()
+                .add(reservations::Column::Status.eq(St::Confirmed.as_str()))
+                .add(reservations::Column::Status.eq(St::Waitlisted.as_str())),
+        )
+        .filter(
+            reservations::Column::SlotId.in_subquery(
+                Query::select()
+                    .column(open_day_slots::Column::Id)
+                    .from(Slots)
+                    .and_where(open_day_slots::Column::EndsAt.gt(now))
+                    .to_owned(),
+            ),
+        )
+        .all(db)
+        .await
+}
+
+/// Erases the personal fields a resident gave on their reservations.
+pub async fn erase_personal_fields(
+    db: &impl ConnectionTrait,
+    resident_id: Uuid,
+) -> Result<(), DbErr> {
+    Reservations::update_many()
+        .col_expr(
+            reservations::Column::VisitorNameEnc,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            reservations::Column::PhoneEnc,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(reservations::Column::ResidentId.eq(resident_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
