@@ -169,9 +169,7 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     auth::configure(cfg);
-    // Before accounts: its `/api/v1/me` scope would swallow `/api/v1/me/notifications`.
     notifications::configure(cfg);
-    // Before `accounts`: its `/api/v1/me` scope would swallow `/api/v1/me/responses`.
     surveys::configure(cfg);
     open_days::configure_me(cfg);
     accounts::configure(cfg);

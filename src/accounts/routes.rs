@@ -31,17 +31,16 @@ use crate::{
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Plain resources, not a `/api/v1/me` scope: a scope would swallow every other feature's
+    // `/api/v1/me/...` route registered after it.
     cfg.service(
-        web::scope("/api/v1/me")
-            .service(
-                web::resource("")
-                    .get(get_me)
-                    .patch(patch_me)
-                    .delete(delete_me),
-            )
-            .service(web::resource("/data-export").get(data_export))
-            .service(web::resource("/phone").post(bind_phone)),
+        web::resource("/api/v1/me")
+            .get(get_me)
+            .patch(patch_me)
+            .delete(delete_me),
     )
+    .service(web::resource("/api/v1/me/data-export").get(data_export))
+    .service(web::resource("/api/v1/me/phone").post(bind_phone))
     .service(
         web::scope("/api/v1/admin/staff")
             .service(web::resource("").post(create_staff).get(list_staff))
