@@ -7,6 +7,7 @@ mod m20261127_000001_foundation;
 mod m20261127_000002_personal_data_audit;
 mod m20261127_000003_idempotency_keys;
 mod m20261127_000004_notifications_jobs;
+mod m20261127_000010_deliberation;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_personal_data_audit::Migration),
             Box::new(m20261127_000003_idempotency_keys::Migration),
             Box::new(m20261127_000004_notifications_jobs::Migration),
+            Box::new(m20261127_000010_deliberation::Migration),
         ]
     }
 }
