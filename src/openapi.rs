@@ -54,6 +54,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::audit::ApiDoc::openapi());
     doc.merge(crate::personal_data::ApiDoc::openapi());
     doc.merge(crate::notifications::ApiDoc::openapi());
+    doc.merge(crate::deliberation::ApiDoc::openapi());
     doc
 }
 

@@ -15,7 +15,7 @@ use crate::{
     auth::tokens::TokenKeys,
     cache::Cache,
     config::{Secret, Settings},
-    db, extract, health, idempotency,
+    db, deliberation, extract, health, idempotency,
     jobs::Scheduler,
     notifications, openapi, org_units,
     personal_data::{self, DataKey},
@@ -174,6 +174,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     org_units::configure(cfg);
     audit::configure(cfg);
     personal_data::configure(cfg);
+    deliberation::configure(cfg);
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {

@@ -211,6 +211,8 @@ pub struct DataExport {
     pub consents: Vec<ConsentExport>,
     pub sessions: Vec<SessionExport>,
     pub notifications: Vec<crate::notifications::NotificationView>,
+    /// Sign-ups for deliberation meetings, with the name and phone given.
+    pub deliberation_signups: Vec<crate::deliberation::dto::SignupExport>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

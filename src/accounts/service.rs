@@ -252,6 +252,7 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
     let consents = consent::of_resident(db, resident_id).await?;
     let sessions = auth::service::sessions_of(db, resident_id).await?;
     let notifications = notifications::service::export_of(db, resident_id).await?;
+    let deliberation_signups = crate::deliberation::service::export_of(state, resident_id).await?;
     Ok(DataExport {
         exported_at: Utc::now(),
         profile: ProfileExport {
@@ -275,6 +276,7 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
             })
             .collect(),
         notifications,
+        deliberation_signups,
     })
 }
 
@@ -286,6 +288,7 @@ pub async fn delete_account(state: &AppState, who: &Identity) -> ApiResult<()> {
     live_resident(&txn, who.id).await?;
     repo::erase_resident(&txn, who.id).await?;
     notifications::service::erase_resident(&txn, who.id).await?;
+    crate::deliberation::service::erase_resident(&txn, who.id).await?;
     auth::service::revoke_all_sessions(&txn, who.id).await?;
     txn.commit().await?;
     auth::service::revoke_access_token(state, who).await;

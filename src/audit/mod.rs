@@ -54,6 +54,13 @@ pub enum Action {
     StaffDisabled,
     StaffEnabled,
     PersonalDataRevealed,
+    DeliberationCreated,
+    DeliberationUpdated,
+    DeliberationPublished,
+    DeliberationCancelled,
+    DeliberationCheckedIn,
+    OutcomeCreated,
+    OutcomeProgressAdded,
 }
 
 impl Action {
@@ -64,6 +71,13 @@ impl Action {
             Self::StaffDisabled => "staff.disabled",
             Self::StaffEnabled => "staff.enabled",
             Self::PersonalDataRevealed => "personal_data.revealed",
+            Self::DeliberationCreated => "deliberation.created",
+            Self::DeliberationUpdated => "deliberation.updated",
+            Self::DeliberationPublished => "deliberation.published",
+            Self::DeliberationCancelled => "deliberation.cancelled",
+            Self::DeliberationCheckedIn => "deliberation.checked_in",
+            Self::OutcomeCreated => "outcome.created",
+            Self::OutcomeProgressAdded => "outcome.progress_added",
         }
     }
 }

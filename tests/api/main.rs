@@ -10,6 +10,8 @@ mod auth_tokens;
 mod auth_wechat;
 mod cache;
 mod content_check;
+mod deliberation;
+mod deliberation_concurrency;
 mod errors;
 mod health;
 mod helpers;

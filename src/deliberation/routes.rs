@@ -1,0 +1,288 @@
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use super::{
+    dto::{
+        AttendanceView, CheckInRequest, CheckInView, MeetingDetail, MeetingListQuery,
+        MeetingRequest, MeetingView, SignupField, SignupRequest, SignupRevealRequest,
+        SignupRevealed, SignupView, StaffSignupView,
+    },
+    service,
+};
+use crate::{
+    auth::{CurrentResident, CurrentStaff, Identity},
+    error::{ApiResult, Problem},
+    extract::ApiJson,
+    pagination::{ListQuery, Page, PageRequest},
+    state::AppState,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        list_meetings,
+        create_meeting,
+        get_meeting,
+        update_meeting,
+        publish_meeting,
+        cancel_meeting,
+        sign_up,
+        cancel_my_signup,
+        list_signups,
+        reveal_signup,
+        check_in,
+        attendance
+    ),
+    components(schemas(
+        MeetingRequest,
+        MeetingView,
+        MeetingDetail,
+        Page<MeetingView>,
+        SignupRequest,
+        SignupView,
+        StaffSignupView,
+        Page<StaffSignupView>,
+        SignupRevealRequest,
+        SignupRevealed,
+        SignupField,
+        CheckInRequest,
+        CheckInView,
+        AttendanceView
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1/deliberations")
+            .service(web::resource("").get(list_meetings).post(create_meeting))
+            .service(web::resource("/{id}").get(get_meeting).put(update_meeting))
+            .service(web::resource("/{id}/publish").post(publish_meeting))
+            .service(web::resource("/{id}/cancel").post(cancel_meeting))
+            .service(
+                web::resource("/{id}/signups")
+                    .get(list_signups)
+                    .post(sign_up),
+            )
+            .service(web::resource("/{id}/signups/me").delete(cancel_my_signup))
+            .service(web::resource("/{id}/signups/{signup_id}/reveal").post(reveal_signup))
+            .service(web::resource("/{id}/check-ins").post(check_in))
+            .service(web::resource("/{id}/attendance").get(attendance)),
+    );
+}
+
+/// Upcoming published meetings, newest first. Public.
+#[utoipa::path(get, path = "/api/v1/deliberations", tag = "deliberation",
+    params(MeetingListQuery),
+    responses((status = 200, body = Page<MeetingView>),
+              (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_query`")))]
+async fn list_meetings(
+    state: web::Data<AppState>,
+    query: web::Query<MeetingListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let page = PageRequest::try_from(&ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    let list = service::list_upcoming(&state, q.subdistrict.as_deref(), page).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Creates a meeting as a draft (staff of the org unit, or an administrator).
+#[utoipa::path(post, path = "/api/v1/deliberations", tag = "deliberation",
+    request_body = MeetingRequest, security(("bearer" = [])),
+    responses((status = 201, body = MeetingView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed`, `org_unit_unknown`, `not_a_subdistrict`")))]
+async fn create_meeting(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    body: ApiJson<MeetingRequest>,
+) -> ApiResult<HttpResponse> {
+    let view = service::create(&state, &staff, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// One meeting with seats left and, for a signed-in resident, their own sign-up. Drafts are
+/// shown only to the staff who manage them.
+#[utoipa::path(get, path = "/api/v1/deliberations/{id}", tag = "deliberation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = MeetingDetail),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`")))]
+async fn get_meeting(
+    who: Option<Identity>,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let detail = service::detail(&state, who.as_ref(), id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// Replaces a meeting's plan. Resident seats cannot drop below those confirmed; added seats
+/// go to the waitlist at once.
+#[utoipa::path(put, path = "/api/v1/deliberations/{id}", tag = "deliberation",
+    params(("id" = Uuid, Path)), request_body = MeetingRequest, security(("bearer" = [])),
+    responses((status = 200, body = MeetingView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`deliberation_cancelled`, `capacity_below_confirmed`"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed`")))]
+async fn update_meeting(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<MeetingRequest>,
+) -> ApiResult<HttpResponse> {
+    let view = service::update(&state, &staff, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Publishes a draft: residents can see it and sign up in its window.
+#[utoipa::path(post, path = "/api/v1/deliberations/{id}/publish", tag = "deliberation",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = MeetingView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`deliberation_already_published`, `deliberation_cancelled`, `deliberation_in_past`")))]
+async fn publish_meeting(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::publish(&state, &staff, id.into_inner()).await?))
+}
+
+/// Cancels a meeting; everyone signed up (confirmed or waitlisted) is told.
+#[utoipa::path(post, path = "/api/v1/deliberations/{id}/cancel", tag = "deliberation",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = MeetingView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`deliberation_cancelled`")))]
+async fn cancel_meeting(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::cancel(&state, &staff, id.into_inner()).await?))
+}
+
+/// A resident signs up: `confirmed` while resident seats remain, else `waitlisted` when the
+/// meeting keeps a waitlist, else 409 `deliberation_full`. Name and phone are sealed.
+#[utoipa::path(post, path = "/api/v1/deliberations/{id}/signups", tag = "deliberation",
+    params(("id" = Uuid, Path)), request_body = SignupRequest, security(("bearer" = [])),
+    responses((status = 201, body = SignupView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`resident_only`, `not_eligible`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`deliberation_full`, `already_signed_up`, `signup_not_open`, `signup_closed`, `deliberation_cancelled`"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "`consent_required`, `validation_failed`, `content_rejected`"),
+              (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`")))]
+async fn sign_up(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<SignupRequest>,
+) -> ApiResult<HttpResponse> {
+    let view = service::sign_up(&state, who.id, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The resident gives up their sign-up before the meeting starts; the earliest waitlisted
+/// resident takes the seat and is told.
+#[utoipa::path(delete, path = "/api/v1/deliberations/{id}/signups/me", tag = "deliberation",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`, `signup_not_found`"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`deliberation_started`")))]
+async fn cancel_my_signup(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    service::cancel_signup(&state, who.id, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SignupListQuery {
+    /// `confirmed`, `waitlisted` or `cancelled`.
+    status: Option<String>,
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+/// A meeting's sign-ups in order of arrival, names and phones masked (staff).
+#[utoipa::path(get, path = "/api/v1/deliberations/{id}/signups", tag = "deliberation",
+    params(("id" = Uuid, Path), SignupListQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<StaffSignupView>),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`")))]
+async fn list_signups(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<SignupListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let page = PageRequest::try_from(&ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    let list =
+        service::staff_signups(&state, &staff, id.into_inner(), q.status.as_deref(), page).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Reveals one personal field of a sign-up in full, with a reason; audited.
+#[utoipa::path(post, path = "/api/v1/deliberations/{id}/signups/{signup_id}/reveal", tag = "deliberation",
+    params(("id" = Uuid, Path), ("signup_id" = Uuid, Path)), request_body = SignupRevealRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = SignupRevealed),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`signup_not_found`, `personal_data_absent`")))]
+async fn reveal_signup(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    body: ApiJson<SignupRevealRequest>,
+) -> ApiResult<HttpResponse> {
+    let (id, signup_id) = path.into_inner();
+    let body = body.into_inner();
+    let revealed = service::reveal(&state, &staff, id, signup_id, body.field, &body.reason).await?;
+    Ok(HttpResponse::Ok().json(revealed))
+}
+
+/// Checks a confirmed resident in, by code or scanned QR payload; each code once.
+#[utoipa::path(post, path = "/api/v1/deliberations/{id}/check-ins", tag = "deliberation",
+    params(("id" = Uuid, Path)), request_body = CheckInRequest, security(("bearer" = [])),
+    responses((status = 200, body = CheckInView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`check_in_code_unknown`"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`already_checked_in`, `check_in_wrong_meeting`, `deliberation_cancelled`"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "`check_in_code_invalid`")))]
+async fn check_in(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<CheckInRequest>,
+) -> ApiResult<HttpResponse> {
+    let view = service::check_in(&state, &staff, id.into_inner(), &body.into_inner().code).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Sign-up and attendance counts (staff).
+#[utoipa::path(get, path = "/api/v1/deliberations/{id}/attendance", tag = "deliberation",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AttendanceView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`")))]
+async fn attendance(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::attendance(&state, &staff, id.into_inner()).await?))
+}
