@@ -170,6 +170,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     // Before accounts: its `/api/v1/me` scope would swallow `/api/v1/me/notifications`.
     notifications::configure(cfg);
+    deliberation::configure_me(cfg);
     accounts::configure(cfg);
     org_units::configure(cfg);
     audit::configure(cfg);

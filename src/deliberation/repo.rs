@@ -312,3 +312,202 @@ pub async fn signups_page(
     }
     q.all(db).await
 }
+
+// ---- outcomes -------------------------------------------------------------------------
+
+use crate::entities::{
+    outcome_follows::{self, Column as F, Entity as Follows},
+    outcome_progress::{self, Column as P, Entity as Progress},
+    outcomes::{self, Column as O, Entity as Outcomes},
+};
+
+pub async fn insert_outcome(
+    db: &impl ConnectionTrait,
+    m: outcomes::ActiveModel,
+) -> Result<outcomes::Model, DbErr> {
+    m.insert(db).await
+}
+
+pub async fn update_outcome(
+    db: &impl ConnectionTrait,
+    m: outcomes::ActiveModel,
+) -> Result<outcomes::Model, DbErr> {
+    m.update(db).await
+}
+
+pub async fn find_outcome(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<outcomes::Model>, DbErr> {
+    Outcomes::find_by_id(id).one(db).await
+}
+
+pub async fn children_of(
+    db: &impl ConnectionTrait,
+    parent: Uuid,
+) -> Result<Vec<outcomes::Model>, DbErr> {
+    Outcomes::find()
+        .filter(O::ParentId.eq(parent))
+        .order_by_asc(O::Id)
+        .all(db)
+        .await
+}
+
+pub async fn outcomes_of_meetings(
+    db: &impl ConnectionTrait,
+    meetings: Vec<Uuid>,
+) -> Result<Vec<outcomes::Model>, DbErr> {
+    if meetings.is_empty() {
+        return Ok(Vec::new());
+    }
+    Outcomes::find()
+        .filter(O::DeliberationId.is_in(meetings))
+        .order_by_asc(O::Id)
+        .all(db)
+        .await
+}
+
+pub struct FeedFilter<'a> {
+    pub org_unit: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub overdue_on: Option<chrono::NaiveDate>,
+    /// Strictly after this (last_progress_at, id) in the feed's order.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: u64,
+}
+
+/// The public feed: latest activity first.
+pub async fn feed(
+    db: &impl ConnectionTrait,
+    f: FeedFilter<'_>,
+) -> Result<Vec<outcomes::Model>, DbErr> {
+    let mut q = Outcomes::find()
+        .order_by_desc(O::LastProgressAt)
+        .order_by_desc(O::Id)
+        .limit(f.limit);
+    if let Some(unit) = f.org_unit {
+        q = q.filter(
+            O::DeliberationId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(D::Id)
+                    .from(Meetings)
+                    .and_where(Expr::col(D::OrgUnit).eq(unit))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(s) = f.status {
+        q = q.filter(O::Status.eq(s));
+    }
+    if let Some(today) = f.overdue_on {
+        q = q
+            .filter(O::DueDate.lt(today))
+            .filter(O::Status.is_not_in(["done", "dropped"]));
+    }
+    if let Some((at, id)) = f.after {
+        q = q.filter(
+            O::LastProgressAt
+                .lt(at)
+                .or(O::LastProgressAt.eq(at).and(O::Id.lt(id))),
+        );
+    }
+    q.all(db).await
+}
+
+pub async fn insert_progress(
+    db: &impl ConnectionTrait,
+    m: outcome_progress::ActiveModel,
+) -> Result<outcome_progress::Model, DbErr> {
+    m.insert(db).await
+}
+
+pub async fn timeline(
+    db: &impl ConnectionTrait,
+    outcome: Uuid,
+) -> Result<Vec<outcome_progress::Model>, DbErr> {
+    Progress::find()
+        .filter(P::OutcomeId.eq(outcome))
+        .order_by_asc(P::Id)
+        .all(db)
+        .await
+}
+
+pub async fn latest_progress(
+    db: &impl ConnectionTrait,
+    outcome: Uuid,
+) -> Result<Option<outcome_progress::Model>, DbErr> {
+    Progress::find()
+        .filter(P::OutcomeId.eq(outcome))
+        .order_by_desc(P::Id)
+        .one(db)
+        .await
+}
+
+pub async fn find_progress(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<outcome_progress::Model>, DbErr> {
+    Progress::find_by_id(id).one(db).await
+}
+
+/// Adds a follower; following twice is one follow.
+pub async fn follow(
+    db: &impl ConnectionTrait,
+    outcome: Uuid,
+    resident: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    Follows::insert(outcome_follows::ActiveModel {
+        outcome_id: sea_orm::ActiveValue::Set(outcome),
+        resident_id: sea_orm::ActiveValue::Set(resident),
+        created_at: sea_orm::ActiveValue::Set(now),
+    })
+    .on_conflict_do_nothing_on([F::OutcomeId, F::ResidentId])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn unfollow(
+    db: &impl ConnectionTrait,
+    outcome: Uuid,
+    resident: Uuid,
+) -> Result<(), DbErr> {
+    Follows::delete_many()
+        .filter(F::OutcomeId.eq(outcome))
+        .filter(F::ResidentId.eq(resident))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn followers(db: &impl ConnectionTrait, outcome: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    Ok(Follows::find()
+        .filter(F::OutcomeId.eq(outcome))
+        .order_by_asc(F::ResidentId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.resident_id)
+        .collect())
+}
+
+pub async fn is_following(
+    db: &impl ConnectionTrait,
+    outcome: Uuid,
+    resident: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(Follows::find_by_id((outcome, resident))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Erases a resident's follows (account deletion).
+pub async fn unfollow_all(db: &impl ConnectionTrait, resident: Uuid) -> Result<(), DbErr> {
+    Follows::delete_many()
+        .filter(F::ResidentId.eq(resident))
+        .exec(db)
+        .await?;
+    Ok(())
+}

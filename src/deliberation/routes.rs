@@ -10,6 +10,13 @@ use super::{
     },
     service,
 };
+use super::{
+    dto::{
+        FollowView, LoopEntry, LoopView, MeetingSummary, OutcomeDetail, OutcomeListQuery,
+        OutcomeRequest, OutcomeStatusDto, OutcomeView, ProgressRequest, ProgressView,
+    },
+    outcomes,
+};
 use crate::{
     auth::{CurrentResident, CurrentStaff, Identity},
     error::{ApiResult, Problem},
@@ -32,7 +39,14 @@ use crate::{
         list_signups,
         reveal_signup,
         check_in,
-        attendance
+        attendance,
+        create_outcome,
+        outcome_feed,
+        outcome_detail,
+        add_progress,
+        follow_outcome,
+        unfollow_outcome,
+        my_loop
     ),
     components(schemas(
         MeetingRequest,
@@ -48,7 +62,18 @@ use crate::{
         SignupField,
         CheckInRequest,
         CheckInView,
-        AttendanceView
+        AttendanceView,
+        OutcomeRequest,
+        OutcomeStatusDto,
+        OutcomeView,
+        OutcomeDetail,
+        Page<OutcomeView>,
+        MeetingSummary,
+        ProgressRequest,
+        ProgressView,
+        FollowView,
+        LoopEntry,
+        LoopView
     ))
 )]
 pub struct ApiDoc;
@@ -68,8 +93,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/{id}/signups/me").delete(cancel_my_signup))
             .service(web::resource("/{id}/signups/{signup_id}/reveal").post(reveal_signup))
             .service(web::resource("/{id}/check-ins").post(check_in))
-            .service(web::resource("/{id}/attendance").get(attendance)),
+            .service(web::resource("/{id}/attendance").get(attendance))
+            .service(web::resource("/{id}/outcomes").post(create_outcome)),
     );
+    cfg.service(
+        web::scope("/api/v1/outcomes")
+            .service(web::resource("").get(outcome_feed))
+            .service(web::resource("/{id}").get(outcome_detail))
+            .service(web::resource("/{id}/progress").post(add_progress))
+            .service(
+                web::resource("/{id}/follow")
+                    .post(follow_outcome)
+                    .delete(unfollow_outcome),
+            ),
+    );
+}
+
+/// Registered before `accounts`: its `/api/v1/me` scope would otherwise answer 404 here.
+pub fn configure_me(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/me/loop").get(my_loop));
 }
 
 /// Upcoming published meetings, newest first. Public.
@@ -285,4 +327,122 @@ async fn attendance(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(service::attendance(&state, &staff, id.into_inner()).await?))
+}
+
+/// Records an outcome of a published meeting (staff). Everyone confirmed for the meeting
+/// follows it.
+#[utoipa::path(post, path = "/api/v1/deliberations/{id}/outcomes", tag = "deliberation",
+    params(("id" = Uuid, Path)), request_body = OutcomeRequest, security(("bearer" = [])),
+    responses((status = 201, body = OutcomeView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_published`"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed`")))]
+async fn create_outcome(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<OutcomeRequest>,
+) -> ApiResult<HttpResponse> {
+    let view = outcomes::create(&state, &staff, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The public feed of outcomes, latest progress first. No login needed.
+#[utoipa::path(get, path = "/api/v1/outcomes", tag = "deliberation",
+    params(OutcomeListQuery),
+    responses((status = 200, body = Page<OutcomeView>),
+              (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_query`")))]
+async fn outcome_feed(
+    state: web::Data<AppState>,
+    query: web::Query<OutcomeListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let page = PageRequest::try_from(&ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    let feed = outcomes::feed(
+        &state,
+        outcomes::FeedQuery {
+            subdistrict: q.subdistrict,
+            status: q.status.filter(|s| !s.is_empty()),
+            overdue: q.overdue.unwrap_or(false),
+            page,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(feed))
+}
+
+/// One outcome with its full timeline, its meeting and source survey. No login needed.
+#[utoipa::path(get, path = "/api/v1/outcomes/{id}", tag = "deliberation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OutcomeDetail),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`outcome_not_found`")))]
+async fn outcome_detail(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(outcomes::detail(&state, id.into_inner()).await?))
+}
+
+/// Appends a progress entry (staff); entries are never edited, a correction names the entry
+/// it corrects. Followers are told once per entry.
+#[utoipa::path(post, path = "/api/v1/outcomes/{id}/progress", tag = "deliberation",
+    params(("id" = Uuid, Path)), request_body = ProgressRequest, security(("bearer" = [])),
+    responses((status = 201, body = ProgressView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`outcome_not_found`"),
+              (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed`")))]
+async fn add_progress(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<ProgressRequest>,
+) -> ApiResult<HttpResponse> {
+    let entry = outcomes::add_progress(&state, &staff, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(entry))
+}
+
+/// The resident follows an outcome's progress.
+#[utoipa::path(post, path = "/api/v1/outcomes/{id}/follow", tag = "deliberation",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = FollowView),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`outcome_not_found`")))]
+async fn follow_outcome(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(outcomes::set_follow(&state, who.id, id.into_inner(), true).await?))
+}
+
+/// The resident stops following an outcome.
+#[utoipa::path(delete, path = "/api/v1/outcomes/{id}/follow", tag = "deliberation",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = FollowView),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`outcome_not_found`")))]
+async fn unfollow_outcome(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(
+        HttpResponse::Ok()
+            .json(outcomes::set_follow(&state, who.id, id.into_inner(), false).await?),
+    )
+}
+
+/// The resident's own trail: meetings they took part in, what came of them, and each
+/// outcome's latest progress.
+#[utoipa::path(get, path = "/api/v1/me/loop", tag = "deliberation",
+    security(("bearer" = [])),
+    responses((status = 200, body = LoopView),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`resident_only`")))]
+async fn my_loop(
+    CurrentResident(who): CurrentResident,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(outcomes::my_loop(&state, who.id).await?))
 }

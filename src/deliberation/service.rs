@@ -872,7 +872,8 @@ pub async fn erase_resident(txn: &impl ConnectionTrait, resident_id: Uuid) -> Re
             cancel_one(txn, &m, s).await?;
         }
     }
-    repo::erase_signups_of(txn, resident_id).await
+    repo::erase_signups_of(txn, resident_id).await?;
+    repo::unfollow_all(txn, resident_id).await
 }
 
 /// The resident's sign-ups, in full, for their data export.

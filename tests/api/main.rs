@@ -12,6 +12,7 @@ mod cache;
 mod content_check;
 mod deliberation;
 mod deliberation_concurrency;
+mod deliberation_outcomes;
 mod errors;
 mod health;
 mod helpers;
