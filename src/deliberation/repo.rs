@@ -511,3 +511,35 @@ pub async fn unfollow_all(db: &impl ConnectionTrait, resident: Uuid) -> Result<(
         .await?;
     Ok(())
 }
+
+/// Published meetings starting between `now` and `until` not yet reminded of.
+pub async fn due_for_reminder(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<deliberations::Model>, DbErr> {
+    Meetings::find()
+        .filter(D::Status.eq(MeetingStatus::Published.as_str()))
+        .filter(D::RemindedAt.is_null())
+        .filter(D::StartsAt.gt(now))
+        .filter(D::StartsAt.lte(until))
+        .order_by_asc(D::StartsAt)
+        .all(db)
+        .await
+}
+
+/// Claims a meeting's reminder: true for the one caller that set it.
+pub async fn claim_reminder(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = Meetings::update_many()
+        .col_expr(D::RemindedAt, Expr::value(Some(now)))
+        .filter(D::Id.eq(id))
+        .filter(D::RemindedAt.is_null())
+        .filter(D::Status.eq(MeetingStatus::Published.as_str()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

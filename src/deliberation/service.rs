@@ -905,3 +905,39 @@ pub async fn export_of(state: &AppState, resident_id: Uuid) -> ApiResult<Vec<Sig
         })
         .collect())
 }
+
+fn reminder_notice(m: &deliberations::Model) -> Notice {
+    let at = (m.starts_at + chrono::Duration::hours(8)).format("%m月%d日 %H:%M");
+    Notice {
+        kind: NoticeKind::DeliberationUpdate,
+        title: "议事会明天召开".to_owned(),
+        body: format!(
+            "您报名的议事会「{}」将于 {at} 在{}召开，请凭签到码按时参加。",
+            m.title, m.location
+        ),
+        page: meeting_page(m.id),
+        data: BTreeMap::from([
+            ("thing1".to_owned(), short(&m.title, 20)),
+            ("phrase2".to_owned(), "即将召开".to_owned()),
+        ]),
+    }
+}
+
+/// The `deliberation_reminders` job: the day before a meeting, everyone confirmed is
+/// reminded, once (the meeting's `reminded_at` is claimed in the same transaction).
+pub async fn send_reminders(state: &AppState) -> Result<u32, DbErr> {
+    let now = Utc::now();
+    let mut told = 0;
+    for m in repo::due_for_reminder(&state.db, now, now + chrono::Duration::hours(24)).await? {
+        let txn = state.db.begin().await?;
+        if !repo::claim_reminder(&txn, m.id, now).await? {
+            continue;
+        }
+        for s in repo::signups_of(&txn, m.id, Some(SignupStatus::Confirmed), None, None).await? {
+            notifications::enqueue(&txn, s.resident_id, reminder_notice(&m)).await?;
+            told += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(told)
+}

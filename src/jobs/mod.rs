@@ -40,12 +40,30 @@ pub struct Job {
 
 /// Every job of the service. Features add theirs here.
 pub fn registry(settings: &Settings) -> Vec<Job> {
-    vec![Job {
-        name: "outbox",
-        interval: settings.outbox_interval(),
-        lease: Duration::from_secs(5 * 60),
-        run: outbox,
-    }]
+    vec![
+        Job {
+            name: "outbox",
+            interval: settings.outbox_interval(),
+            lease: Duration::from_secs(5 * 60),
+            run: outbox,
+        },
+        Job {
+            name: "deliberation_reminders",
+            interval: Duration::from_secs(5 * 60),
+            lease: Duration::from_secs(5 * 60),
+            run: deliberation_reminders,
+        },
+    ]
+}
+
+fn deliberation_reminders(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let told = crate::deliberation::service::send_reminders(state).await?;
+        if told > 0 {
+            tracing::info!(told, "deliberation reminders queued");
+        }
+        Ok(())
+    })
 }
 
 fn outbox(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {

@@ -696,3 +696,38 @@ async fn deleting_an_account_frees_the_seat_and_erases_the_sign_up() {
             .any(|t| t.contains("候补成功"))
     );
 }
+
+#[tokio::test]
+async fn the_day_before_everyone_confirmed_is_reminded_once() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("yuetan-li", "yuetan").await;
+    let now = Utc::now();
+    let mut tomorrow = meeting_body("yuetan", 1, 0, true);
+    tomorrow["signup_closes_at"] = json!(now + Duration::hours(10));
+    tomorrow["starts_at"] = json!(now + Duration::hours(20));
+    tomorrow["ends_at"] = json!(now + Duration::hours(22));
+    let tomorrow = published_meeting(&app, &staff, &tomorrow).await;
+    let later = published_meeting(&app, &staff, &meeting_body("yuetan", 5, 0, false)).await;
+    let coming = app.login_resident("o-coming").await;
+    let waiting = app.login_resident("o-waiting").await;
+    let later_one = app.login_resident("o-later").await;
+    signed_up(&app, &coming, &tomorrow).await;
+    assert_eq!(
+        signed_up(&app, &waiting, &tomorrow).await["status"],
+        "waitlisted"
+    );
+    signed_up(&app, &later_one, &later).await;
+
+    for _ in 0..2 {
+        app.run_job("deliberation_reminders").await;
+    }
+    let reminders = |inbox: Value| {
+        kinds_and_titles(&inbox)
+            .iter()
+            .filter(|t| *t == "议事会明天召开")
+            .count()
+    };
+    assert_eq!(reminders(app.inbox(&coming).await), 1);
+    assert_eq!(reminders(app.inbox(&waiting).await), 0);
+    assert_eq!(reminders(app.inbox(&later_one).await), 0);
+}
