@@ -1,7 +1,7 @@
 //! Grassroots deliberation: staff plan and publish meetings, residents sign up for seats or
 //! the waitlist, give them up, and are checked in at the door.
 
-use canyu::entities::deliberation_signups;
+use canyu::entities::{deliberation_signups, outcome_follows};
 use chrono::{Duration, Utc};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -659,6 +659,30 @@ async fn deleting_an_account_frees_the_seat_and_erases_the_sign_up() {
     assert_eq!(signups[0]["status"], "confirmed");
     assert_eq!(signups[0]["deliberation_title"], "胡同停车秩序议事会");
 
+    // An outcome the resident follows as a confirmed participant.
+    let res = app
+        .post(
+            &format!("/api/v1/deliberations/{id}/outcomes"),
+            Some(&staff.access_token),
+            &json!({ "title": "施划停车位", "responsible_unit": "月坛街道城管办",
+                     "due_date": (Utc::now() + Duration::days(30)).date_naive() }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let follows_of = |who: &Session| {
+        let rid: Uuid = who.user["id"].as_str().unwrap().parse().unwrap();
+        let db = app.state.db.clone();
+        async move {
+            outcome_follows::Entity::find()
+                .filter(outcome_follows::Column::ResidentId.eq(rid))
+                .all(&db)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(follows_of(&leaving).await, 1);
+
     let res = app
         .request(
             Method::DELETE,
@@ -668,6 +692,7 @@ async fn deleting_an_account_frees_the_seat_and_erases_the_sign_up() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(follows_of(&leaving).await, 0);
 
     let row = deliberation_signups::Entity::find()
         .filter(
@@ -730,4 +755,55 @@ async fn the_day_before_everyone_confirmed_is_reminded_once() {
     assert_eq!(reminders(app.inbox(&coming).await), 1);
     assert_eq!(reminders(app.inbox(&waiting).await), 0);
     assert_eq!(reminders(app.inbox(&later_one).await), 0);
+}
+
+#[tokio::test]
+async fn more_seats_move_the_waitlist_up_and_seats_never_drop_below_those_confirmed() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("yuetan-li", "yuetan").await;
+    let body = meeting_body("yuetan", 2, 0, true);
+    let id = published_meeting(&app, &staff, &body).await;
+    let r = futures_join(&app, &["o-1", "o-2", "o-3", "o-4"]).await;
+    for who in &r {
+        signed_up(&app, who, &id).await;
+    }
+
+    let mut fewer = body.clone();
+    fewer["capacity"] = json!(3);
+    fewer["reserved_seats"] = json!(2);
+    let res = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/deliberations/{id}"),
+            Some(&staff.access_token),
+            Some(&fewer),
+        )
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "capacity_below_confirmed").await;
+
+    let mut more = body.clone();
+    more["capacity"] = json!(3);
+    let res = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/deliberations/{id}"),
+            Some(&staff.access_token),
+            Some(&more),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let updated: Value = res.json().await.unwrap();
+    assert_eq!(updated["seats_left"], 0);
+    // The earliest waitlisted took the new seat and was told; the next is now first in line.
+    let third = detail(&app, Some(&r[2]), &id).await["my_signup"].clone();
+    assert_eq!(third["status"], "confirmed");
+    assert!(
+        kinds_and_titles(&app.inbox(&r[2]).await)
+            .iter()
+            .any(|t| t.contains("候补成功"))
+    );
+    assert_eq!(
+        detail(&app, Some(&r[3]), &id).await["my_signup"]["waitlist_position"],
+        1
+    );
 }
