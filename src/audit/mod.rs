@@ -59,6 +59,7 @@ pub enum Action {
     DeliberationPublished,
     DeliberationCancelled,
     DeliberationCheckedIn,
+    DeliberationSignupsExported,
     OutcomeCreated,
     OutcomeProgressAdded,
 }
@@ -76,6 +77,7 @@ impl Action {
             Self::DeliberationPublished => "deliberation.published",
             Self::DeliberationCancelled => "deliberation.cancelled",
             Self::DeliberationCheckedIn => "deliberation.checked_in",
+            Self::DeliberationSignupsExported => "deliberation.signups_exported",
             Self::OutcomeCreated => "outcome.created",
             Self::OutcomeProgressAdded => "outcome.progress_added",
         }

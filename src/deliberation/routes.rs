@@ -40,6 +40,7 @@ use crate::{
         reveal_signup,
         check_in,
         attendance,
+        export_signups,
         create_outcome,
         outcome_feed,
         outcome_detail,
@@ -91,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .post(sign_up),
             )
             .service(web::resource("/{id}/signups/me").delete(cancel_my_signup))
+            .service(web::resource("/{id}/signups/export").get(export_signups))
             .service(web::resource("/{id}/signups/{signup_id}/reveal").post(reveal_signup))
             .service(web::resource("/{id}/check-ins").post(check_in))
             .service(web::resource("/{id}/attendance").get(attendance))
@@ -445,4 +447,25 @@ async fn my_loop(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(outcomes::my_loop(&state, who.id).await?))
+}
+
+/// The sign-up list as an XLSX workbook (names and phones masked); audited.
+#[utoipa::path(get, path = "/api/v1/deliberations/{id}/signups/export", tag = "deliberation",
+    params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`deliberation_not_found`")))]
+async fn export_signups(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let (name, bytes) = service::export_signups(&state, &staff, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(bytes))
 }

@@ -807,3 +807,53 @@ async fn more_seats_move_the_waitlist_up_and_seats_never_drop_below_those_confir
         1
     );
 }
+
+#[tokio::test]
+async fn staff_export_the_sign_up_list_as_xlsx_masked_and_audited() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("yuetan-li", "yuetan").await;
+    let id = published_meeting(&app, &staff, &meeting_body("yuetan", 1, 0, true)).await;
+    let a = app.login_resident("o-a").await;
+    let b = app.login_resident("o-b").await;
+    signed_up(&app, &a, &id).await;
+    signed_up(&app, &b, &id).await;
+
+    let res = app
+        .get(
+            &format!("/api/v1/deliberations/{id}/signups/export"),
+            Some(&staff.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let bytes = res.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert!(sheet.contains("张*"), "{sheet}");
+    assert!(sheet.contains("138****5678"));
+    assert!(sheet.contains("已确认") && sheet.contains("候补"));
+    assert!(!sheet.contains("13812345678"));
+    assert!(!sheet.contains("张三"));
+    assert!(
+        audit_actions(&app, &id)
+            .await
+            .contains(&"deliberation.signups_exported".to_owned())
+    );
+
+    let niujie = app.staff_of("niujie-wang", "niujie").await;
+    let res = app
+        .get(
+            &format!("/api/v1/deliberations/{id}/signups/export"),
+            Some(&niujie.access_token),
+        )
+        .await;
+    assert_problem(res, StatusCode::FORBIDDEN, "org_unit_forbidden").await;
+}
