@@ -23,8 +23,10 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(Duration::from_secs(5));
     if url.starts_with("sqlite") {
         // One connection: SQLite has one writer, and a single connection turns would-be
-        // "database is locked" errors into an orderly queue.
-        opts.max_connections(1);
+        // "database is locked" errors into an orderly queue. The queue is the design, so a
+        // burst (hundreds signing up for one meeting at once) waits longer before giving up.
+        opts.max_connections(1)
+            .acquire_timeout(Duration::from_secs(30));
     } else {
         opts.max_connections(settings.database_max_connections);
     }

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 pub mod content_check;
 pub mod db;
+pub mod deliberation;
 pub mod entities;
 pub mod error;
 pub mod extract;

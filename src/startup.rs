@@ -15,7 +15,7 @@ use crate::{
     auth::tokens::TokenKeys,
     cache::Cache,
     config::{Secret, Settings},
-    db, extract, health, idempotency,
+    db, deliberation, extract, health, idempotency,
     jobs::Scheduler,
     notifications, open_days, openapi, org_units,
     personal_data::{self, DataKey},
@@ -172,11 +172,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     notifications::configure(cfg);
     surveys::configure(cfg);
     open_days::configure_me(cfg);
+    deliberation::configure_me(cfg);
     accounts::configure(cfg);
     org_units::configure(cfg);
     audit::configure(cfg);
     personal_data::configure(cfg);
     open_days::configure(cfg);
+    deliberation::configure(cfg);
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {

@@ -8,6 +8,7 @@ mod m20261127_000002_personal_data_audit;
 mod m20261127_000003_idempotency_keys;
 mod m20261127_000004_notifications_jobs;
 mod m20261127_000005_surveys;
+mod m20261127_000010_deliberation;
 mod m20261127_000020_open_days;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_notifications_jobs::Migration),
             Box::new(m20261127_000005_surveys::Migration),
             Box::new(m20261127_000020_open_days::Migration),
+            Box::new(m20261127_000010_deliberation::Migration),
         ]
     }
 }

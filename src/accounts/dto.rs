@@ -215,6 +215,8 @@ pub struct DataExport {
     pub survey_responses: Vec<crate::surveys::MyResponse>,
     /// Open-day reservations, with the visitor name and phone given.
     pub reservations: Vec<crate::open_days::ReservationView>,
+    /// Sign-ups for deliberation meetings, with the name and phone given.
+    pub deliberation_signups: Vec<crate::deliberation::dto::SignupExport>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

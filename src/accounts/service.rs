@@ -254,6 +254,7 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
     let notifications = notifications::service::export_of(db, resident_id).await?;
     let survey_responses = crate::surveys::service::my_responses(state, resident_id).await?;
     let reservations = open_days::service::export_of(state, resident_id).await?;
+    let deliberation_signups = crate::deliberation::service::export_of(state, resident_id).await?;
     Ok(DataExport {
         exported_at: Utc::now(),
         profile: ProfileExport {
@@ -279,6 +280,7 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
         notifications,
         survey_responses,
         reservations,
+        deliberation_signups,
     })
 }
 
@@ -293,6 +295,7 @@ pub async fn delete_account(state: &AppState, who: &Identity) -> ApiResult<()> {
     crate::surveys::service::erase_resident(&txn, who.id).await?;
     // Future reservations are cancelled and their seats freed; visitor data is erased.
     open_days::service::erase_resident(&txn, who.id).await?;
+    crate::deliberation::service::erase_resident(&txn, who.id).await?;
     auth::service::revoke_all_sessions(&txn, who.id).await?;
     txn.commit().await?;
     auth::service::revoke_access_token(state, who).await;

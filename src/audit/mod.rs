@@ -65,6 +65,14 @@ pub enum Action {
     OpenDayPublished,
     OpenDayCancelled,
     OpenDayCheckIn,
+    DeliberationCreated,
+    DeliberationUpdated,
+    DeliberationPublished,
+    DeliberationCancelled,
+    DeliberationCheckedIn,
+    DeliberationSignupsExported,
+    OutcomeCreated,
+    OutcomeProgressAdded,
 }
 
 impl Action {
@@ -86,6 +94,14 @@ impl Action {
             Self::OpenDayPublished => "open_day.published",
             Self::OpenDayCancelled => "open_day.cancelled",
             Self::OpenDayCheckIn => "open_day.check_in",
+            Self::DeliberationCreated => "deliberation.created",
+            Self::DeliberationUpdated => "deliberation.updated",
+            Self::DeliberationPublished => "deliberation.published",
+            Self::DeliberationCancelled => "deliberation.cancelled",
+            Self::DeliberationCheckedIn => "deliberation.checked_in",
+            Self::DeliberationSignupsExported => "deliberation.signups_exported",
+            Self::OutcomeCreated => "outcome.created",
+            Self::OutcomeProgressAdded => "outcome.progress_added",
         }
     }
 }

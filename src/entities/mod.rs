@@ -2,12 +2,17 @@
 
 pub mod audit_log;
 pub mod consents;
+pub mod deliberation_signups;
+pub mod deliberations;
 pub mod idempotency_keys;
 pub mod job_leases;
 pub mod notifications;
 pub mod open_day_slots;
 pub mod open_days;
 pub mod org_units;
+pub mod outcome_follows;
+pub mod outcome_progress;
+pub mod outcomes;
 pub mod refresh_tokens;
 pub mod reservations;
 pub mod residents;

@@ -60,6 +60,12 @@ pub fn registry(settings: &Settings) -> Vec<Job> {
             lease: Duration::from_secs(5 * 60),
             run: open_day_reminders,
         },
+        Job {
+            name: "deliberation_reminders",
+            interval: Duration::from_secs(5 * 60),
+            lease: Duration::from_secs(5 * 60),
+            run: deliberation_reminders,
+        },
     ]
 }
 
@@ -78,6 +84,16 @@ fn open_day_reminders(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
         let sent = open_days::service::send_reminders(state).await?;
         if sent > 0 {
             tracing::info!(sent, "open-day reminders written");
+        }
+        Ok(())
+    })
+}
+
+fn deliberation_reminders(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let told = crate::deliberation::service::send_reminders(state).await?;
+        if told > 0 {
+            tracing::info!(told, "deliberation reminders queued");
         }
         Ok(())
     })
