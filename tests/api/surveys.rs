@@ -701,3 +701,95 @@ async fn a_deleted_account_leaves_its_answers_only_in_anonymous_form() {
         .unwrap();
     assert_eq!(view["response_count"], 1);
 }
+
+/// A questionnaire with every question type.
+fn every_type() -> Value {
+    json!({
+        "title": "全题型问卷", "org_unit": "xicheng",
+        "pages": [ { "id": "p1", "questions": [
+            { "id": "single", "type": "single", "title": "单选",
+              "options": [ {"id": "a", "label": "甲"}, {"id": "b", "label": "乙"}, {"id": "o", "label": "其他", "other": true, "other_required": true} ] },
+            { "id": "multi", "type": "multi", "title": "多选", "max_select": 2,
+              "options": [ {"id": "a", "label": "甲"}, {"id": "b", "label": "乙"}, {"id": "c", "label": "丙"}, {"id": "none", "label": "都不", "exclusive": true} ] },
+            { "id": "dropdown", "type": "dropdown", "title": "下拉", "options": [ {"id": "x", "label": "X"}, {"id": "y", "label": "Y"} ] },
+            { "id": "mobile", "type": "text", "title": "手机", "format": "mobile" },
+            { "id": "idcard", "type": "text", "title": "身份证", "format": "id_card" },
+            { "id": "email", "type": "text", "title": "邮箱", "format": "email" },
+            { "id": "short", "type": "text", "title": "简答", "min_len": 2, "max_len": 5 },
+            { "id": "number", "type": "number", "title": "数字", "min": 0, "max": 10, "integer": true },
+            { "id": "nps", "type": "scale", "title": "NPS", "min": 0, "max": 10, "nps": true },
+            { "id": "matrix", "type": "matrix", "title": "矩阵", "rows": [ {"id": "r1", "label": "行1"} ],
+              "options": [ {"id": "g", "label": "好"}, {"id": "b", "label": "差"} ] },
+            { "id": "ranking", "type": "ranking", "title": "排序", "options": [ {"id": "a", "label": "甲"}, {"id": "b", "label": "乙"} ] },
+            { "id": "date", "type": "date", "title": "日期", "min": "2020-01-01", "max": "2030-12-31" },
+            { "id": "region", "type": "region", "title": "地区" },
+            { "id": "note", "type": "note", "title": "说明" }
+        ]}]
+    })
+}
+
+#[tokio::test]
+async fn every_question_type_accepts_good_answers_and_names_each_bad_one() {
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    let id = app.published_survey(&admin, &every_type()).await;
+    let r = app.resident_of("o-all-types", "desheng").await;
+
+    let bad = json!({
+        "single": "z", "multi": ["a", "none"], "dropdown": ["x"], "mobile": "12345",
+        "idcard": "110105194912310021", "email": "not-an-email", "short": "太长了太长了",
+        "number": 3.5, "nps": 11, "matrix": { "r1": "meh" }, "ranking": ["a"],
+        "date": "2031-01-01", "region": { "sub_district": "haidian" }, "note": "x"
+    });
+    let res = app.answer(&r, &id, 1, bad).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        fields(&problem),
+        [
+            "date",
+            "dropdown",
+            "email",
+            "idcard",
+            "matrix.r1",
+            "mobile",
+            "multi",
+            "note",
+            "nps",
+            "number",
+            "ranking",
+            "region.sub_district",
+            "short",
+            "single"
+        ]
+    );
+    // "Other" needs its text.
+    let res = app.answer(&r, &id, 1, json!({ "single": "o" })).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&problem), ["single.other_text"]);
+
+    let good = json!({
+        "single": { "option": "o", "other_text": "自己填写" }, "multi": ["a", "c"], "dropdown": "y",
+        "mobile": "13812345678", "idcard": "11010519491231002X", "email": "li@xicheng.gov.cn",
+        "short": "很好", "number": 7, "nps": 10, "matrix": { "r1": "g" }, "ranking": ["b", "a"],
+        "date": "2026-11-27", "region": { "sub_district": "desheng", "community": "德胜里社区" }
+    });
+    let res = app.answer(&r, &id, 1, good).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let mine: Vec<Value> = app
+        .get("/api/v1/me/responses", Some(&r.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let stored = &mine[0]["answers"];
+    assert_eq!(stored["single"]["other_text"], "自己填写");
+    assert_eq!(stored["multi"]["options"], json!(["a", "c"]));
+    assert_eq!(stored["ranking"], json!(["b", "a"]));
+    assert_eq!(stored["region"]["sub_district"], "desheng");
+    assert_eq!(stored["date"], "2026-11-27");
+}
