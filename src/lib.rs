@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod check_in_codes;
 pub mod config;
 pub mod content_check;
 pub mod db;

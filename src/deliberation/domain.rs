@@ -1,7 +1,6 @@
 //! The rules of deliberation meetings, sign-ups and outcomes. Pure: no actix, no sea-orm.
 
 use chrono::{DateTime, Utc};
-use rand::Rng;
 
 /// Where a meeting stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,22 +156,7 @@ pub fn seat_for(taken: i32, public: i32, waitlist_enabled: bool) -> Seat {
     }
 }
 
-/// Check-in codes: 8 characters from an alphabet without the look-alikes 0/O and 1/I.
-pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-pub const CODE_LEN: usize = 8;
-
-pub fn new_check_in_code() -> String {
-    let mut rng = rand::rng();
-    (0..CODE_LEN)
-        .map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())]))
-        .collect()
-}
-
-/// A code as typed by staff: trimmed, upper-cased, and only from the alphabet.
-pub fn normalise_code(input: &str) -> Option<String> {
-    let code = input.trim().to_ascii_uppercase();
-    (code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
-}
+pub use crate::check_in_codes::{new_code as new_check_in_code, normalise_code};
 
 /// The QR payload of a confirmed sign-up: `CY1.<meeting id>.<code>.<signature>`. The
 /// signature is computed by the caller with a server key over [`qr_signed_part`].

@@ -5,7 +5,6 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
-use rand::Rng;
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -299,26 +298,7 @@ pub fn within_check_in_window(
     now >= starts_at - grace && now <= ends_at
 }
 
-/// No 0/O/1/I: read aloud or typed from a phone screen, nothing is mistaken.
-pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-pub const CODE_LEN: usize = 8;
-
-pub fn new_verification_code() -> String {
-    let mut rng = rand::rng();
-    (0..CODE_LEN)
-        .map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())]))
-        .collect()
-}
-
-/// A typed code, normalised (spaces dropped, upper case); `None` if it cannot be one.
-pub fn normalise_code(input: &str) -> Option<String> {
-    let code: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
-}
+pub use crate::check_in_codes::{new_code as new_verification_code, normalise_code};
 
 const QR_PREFIX: &str = "CYOD1.";
 
