@@ -40,6 +40,9 @@ const VERSION_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 pub struct HotSurveys {
     versions: Moka<(Uuid, i32), Arc<PublishedSurvey>>,
     bytes: Moka<(Uuid, i32, SurveyStatus), Bytes>,
+    /// The 15 sub-district codes: seeded by a migration and never changed at run time
+    /// (administrators add departments only), so every submission need not query them.
+    pub(super) sub_districts: tokio::sync::OnceCell<Arc<std::collections::HashSet<String>>>,
 }
 
 impl Default for HotSurveys {
@@ -53,6 +56,7 @@ impl Default for HotSurveys {
                 .max_capacity(4_000)
                 .time_to_idle(VERSION_TTL)
                 .build(),
+            sub_districts: tokio::sync::OnceCell::new(),
         }
     }
 }

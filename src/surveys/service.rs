@@ -98,13 +98,22 @@ async fn check_settings(
 }
 
 /// The codes of the district's sub-districts.
-async fn sub_districts(state: &AppState) -> ApiResult<HashSet<String>> {
-    Ok(units::list(&state.db)
-        .await?
-        .into_iter()
-        .filter(|u| u.kind == OrgUnitKind::Subdistrict.as_str())
-        .map(|u| u.code)
-        .collect())
+async fn sub_districts(state: &AppState) -> ApiResult<std::sync::Arc<HashSet<String>>> {
+    let codes = state
+        .hot_surveys
+        .sub_districts
+        .get_or_try_init(|| async {
+            Ok::<_, ApiError>(std::sync::Arc::new(
+                units::list(&state.db)
+                    .await?
+                    .into_iter()
+                    .filter(|u| u.kind == OrgUnitKind::Subdistrict.as_str())
+                    .map(|u| u.code)
+                    .collect(),
+            ))
+        })
+        .await?;
+    Ok(codes.clone())
 }
 
 async fn unit_code(state: &AppState, id: Uuid) -> ApiResult<String> {
@@ -643,7 +652,10 @@ pub async fn submit(
     .await?;
     repo::insert_items(&txn, items_of(id, response_id, &answers)).await?;
     txn.commit().await?;
-    if let Some(count) = repo::find(&state.db, id).await?.map(|m| m.response_count) {
+    // The cached count only serves the cap's fast refusal: without a cap, skip the re-read.
+    if survey.max_responses.is_some()
+        && let Some(count) = repo::find(&state.db, id).await?.map(|m| m.response_count)
+    {
         state
             .cache
             .set_json(
