@@ -138,6 +138,14 @@ impl FromRequest for CurrentResident {
     }
 }
 
+impl CurrentStaff {
+    /// For a handler that serves residents and staff alike and needs the staff member only
+    /// on one branch (e.g. `?scope=mine`): the same checks and refusals as the extractor.
+    pub async fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+        Self::from_request(req, &mut Payload::None).await
+    }
+}
+
 impl FromRequest for CurrentStaff {
     type Error = ApiError;
     type Future = Fut<Self>;

@@ -6,6 +6,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::surveys::SurveyRef;
+
 /// A meeting as staff write it (`POST` creates a draft, `PUT` replaces the plan).
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +83,9 @@ pub struct MeetingDetail {
 pub struct MeetingListQuery {
     /// Only meetings open to this sub-district's residents.
     pub subdistrict: Option<String>,
+    /// `mine` (staff): every meeting of the staff member's org unit, drafts and cancelled
+    /// ones included, newest first (all org units for administrators).
+    pub scope: Option<String>,
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }
@@ -291,6 +296,8 @@ pub struct OutcomeDetail {
     #[serde(flatten)]
     pub outcome: OutcomeView,
     pub meeting: MeetingSummary,
+    /// The survey whose results raised the meeting's topic, if any.
+    pub source_survey: Option<SurveyRef>,
     pub children: Vec<OutcomeView>,
     /// Oldest first.
     pub timeline: Vec<ProgressView>,
@@ -317,12 +324,31 @@ pub struct FollowView {
     pub following: bool,
 }
 
-/// One meeting on the resident's trail, with what came of it.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopKind {
+    Survey,
+    Meeting,
+}
+
+/// One step on the resident's trail: a survey they answered or a meeting they took part in,
+/// with what came of it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoopEntry {
-    pub meeting: MeetingSummary,
-    /// `confirmed` (or `attended` once checked in).
+    pub kind: LoopKind,
+    /// When: the day the survey was answered, or the meeting's start.
+    pub at: DateTime<Utc>,
+    /// For `survey`.
+    pub survey: Option<SurveyRef>,
+    /// For `survey`: whether they asked to hear what comes of it (then they follow its outcomes).
+    pub keep_informed: Option<bool>,
+    /// For `meeting`.
+    pub meeting: Option<MeetingSummary>,
+    /// `answered` (survey), `confirmed` or `attended` (meeting).
     pub participation: String,
+    /// For `survey`: the meetings whose topic it raised.
+    pub meetings: Vec<MeetingSummary>,
+    /// What came of it, each with its latest progress.
     pub outcomes: Vec<OutcomeView>,
 }
 

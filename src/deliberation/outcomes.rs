@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{
     domain::{self, MeetingStatus, OutcomeStatus, SignupStatus},
     dto::{
-        FollowView, LoopEntry, LoopView, MeetingSummary, OutcomeDetail, OutcomeRequest,
+        FollowView, LoopEntry, LoopKind, LoopView, MeetingSummary, OutcomeDetail, OutcomeRequest,
         OutcomeStatusDto, OutcomeView, ProgressRequest, ProgressView,
     },
     repo,
@@ -26,6 +26,7 @@ use crate::{
     notifications::{self, Notice, NoticeKind},
     pagination::{Page, PageRequest, encode_cursor},
     state::AppState,
+    surveys,
 };
 
 const VERSION_KEY: &str = "deliberation:outcomes:version";
@@ -208,6 +209,12 @@ pub async fn create(
         .filter(|s| s.name_enc.is_some())
     {
         repo::follow(&txn, o.id, s.resident_id, now).await?;
+    }
+    // The closed loop: those whose survey answers raised the topic and asked to hear back.
+    if let Some(survey) = m.source_survey_id {
+        for resident in surveys::service::informed_respondents(&txn, survey).await? {
+            repo::follow(&txn, o.id, resident, now).await?;
+        }
     }
     audit::record(
         &txn,
@@ -433,9 +440,14 @@ pub async fn detail(state: &AppState, id: Uuid) -> ApiResult<OutcomeDetail> {
     }
     let followers = i64::try_from(repo::followers(db, id).await?.len()).unwrap_or(i64::MAX);
     let latest = timeline.last().cloned();
+    let source_survey = match m.source_survey_id {
+        Some(sid) => surveys::service::reference(db, sid).await?,
+        None => None,
+    };
     let d = OutcomeDetail {
         outcome: outcome_view(o, latest),
         meeting: summary(&m),
+        source_survey,
         children,
         timeline,
         followers,
@@ -465,36 +477,100 @@ pub async fn set_follow(
     })
 }
 
-/// The resident's trail: meetings they were confirmed for (or attended), what came of
-/// each, and each outcome's latest progress.
+/// Part of answering a survey that asked to keep its respondents informed (call it in the
+/// submission's transaction): the resident follows every outcome already recorded for
+/// meetings that survey gave rise to; later outcomes pick them up when they are created.
+pub async fn follow_from_survey(
+    db: &impl ConnectionTrait,
+    survey_id: Uuid,
+    resident_id: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let meetings = repo::meetings_from_surveys(db, vec![survey_id]).await?;
+    if meetings.is_empty() {
+        return Ok(());
+    }
+    for o in repo::outcomes_of_meetings(db, meetings.iter().map(|m| m.id).collect()).await? {
+        repo::follow(db, o.id, resident_id, now).await?;
+    }
+    Ok(())
+}
+
+async fn views_of(
+    db: &impl ConnectionTrait,
+    outcomes: &[outcomes::Model],
+    meeting: Uuid,
+) -> Result<Vec<OutcomeView>, DbErr> {
+    let mut views = Vec::new();
+    for o in outcomes.iter().filter(|o| o.deliberation_id == meeting) {
+        views.push(view_with_latest(db, o.clone()).await?);
+    }
+    Ok(views)
+}
+
+/// The resident's trail, newest first: surveys they answered and the meetings those raised,
+/// meetings they were confirmed for (or attended), what came of each, and each outcome's
+/// latest progress.
 pub async fn my_loop(state: &AppState, resident_id: Uuid) -> ApiResult<LoopView> {
     let db = &state.db;
+    let answered = surveys::service::answered_by(db, resident_id).await?;
+    let raised =
+        repo::meetings_from_surveys(db, answered.iter().map(|(s, ..)| s.id).collect()).await?;
     let signups: Vec<_> = repo::signups_of_resident(db, resident_id)
         .await?
         .into_iter()
         .filter(|s| s.status == SignupStatus::Confirmed.as_str())
         .collect();
-    let meetings =
-        repo::meetings_by_ids(db, signups.iter().map(|s| s.deliberation_id).collect()).await?;
-    let outcomes = repo::outcomes_of_meetings(db, meetings.iter().map(|m| m.id).collect()).await?;
-    let mut items = Vec::new();
-    for m in meetings
+    let attended_meetings: Vec<_> =
+        repo::meetings_by_ids(db, signups.iter().map(|s| s.deliberation_id).collect())
+            .await?
+            .into_iter()
+            .filter(|m| m.status != MeetingStatus::Draft.as_str())
+            .collect();
+    let all_meetings: Vec<Uuid> = raised
         .iter()
-        .filter(|m| m.status != MeetingStatus::Draft.as_str())
-    {
-        let attended = signups
-            .iter()
-            .any(|s| s.deliberation_id == m.id && s.checked_in_at.is_some());
+        .chain(&attended_meetings)
+        .map(|m| m.id)
+        .collect();
+    let outcomes = repo::outcomes_of_meetings(db, all_meetings).await?;
+
+    let mut items = Vec::new();
+    for (survey, on_day, keep_informed) in answered {
+        let mut meetings = Vec::new();
         let mut views = Vec::new();
-        for o in outcomes.iter().filter(|o| o.deliberation_id == m.id) {
-            views.push(view_with_latest(db, o.clone()).await?);
+        for m in raised
+            .iter()
+            .filter(|m| m.source_survey_id == Some(survey.id))
+        {
+            meetings.push(summary(m));
+            views.extend(views_of(db, &outcomes, m.id).await?);
         }
         items.push(LoopEntry {
-            meeting: summary(m),
-            participation: if attended { "attended" } else { "confirmed" }.to_owned(),
+            kind: LoopKind::Survey,
+            at: on_day.and_time(chrono::NaiveTime::MIN).and_utc(),
+            survey: Some(survey),
+            keep_informed: Some(keep_informed),
+            meeting: None,
+            participation: "answered".to_owned(),
+            meetings,
             outcomes: views,
         });
     }
-    items.sort_by_key(|e| std::cmp::Reverse(e.meeting.starts_at));
+    for m in &attended_meetings {
+        let attended = signups
+            .iter()
+            .any(|s| s.deliberation_id == m.id && s.checked_in_at.is_some());
+        items.push(LoopEntry {
+            kind: LoopKind::Meeting,
+            at: m.starts_at,
+            survey: None,
+            keep_informed: None,
+            meeting: Some(summary(m)),
+            participation: if attended { "attended" } else { "confirmed" }.to_owned(),
+            meetings: Vec::new(),
+            outcomes: views_of(db, &outcomes, m.id).await?,
+        });
+    }
+    items.sort_by_key(|e| std::cmp::Reverse(e.at));
     Ok(LoopView { items })
 }

@@ -292,6 +292,39 @@ pub async fn meetings_by_ids(
     Meetings::find().filter(D::Id.is_in(ids)).all(db).await
 }
 
+/// Meetings (beyond drafts) whose topic one of these surveys raised.
+pub async fn meetings_from_surveys(
+    db: &impl ConnectionTrait,
+    survey_ids: Vec<Uuid>,
+) -> Result<Vec<deliberations::Model>, DbErr> {
+    if survey_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Meetings::find()
+        .filter(D::SourceSurveyId.is_in(survey_ids))
+        .filter(D::Status.ne(MeetingStatus::Draft.as_str()))
+        .all(db)
+        .await
+}
+
+/// An org unit's meetings of every status, newest first, for the staff who
+/// run them (`unit` `None`: all, for administrators).
+pub async fn list_of_unit(
+    db: &impl ConnectionTrait,
+    unit: Option<&str>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<deliberations::Model>, DbErr> {
+    let mut q = Meetings::find().order_by_desc(D::Id).limit(limit);
+    if let Some(unit) = unit {
+        q = q.filter(D::OrgUnit.eq(unit));
+    }
+    if let Some(before) = before {
+        q = q.filter(D::Id.lt(before));
+    }
+    q.all(db).await
+}
+
 /// A page of a meeting's sign-ups in creation order (UUID v7 ids), after `after`.
 pub async fn signups_page(
     db: &impl ConnectionTrait,

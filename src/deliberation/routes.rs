@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
@@ -12,14 +12,14 @@ use super::{
 };
 use super::{
     dto::{
-        FollowView, LoopEntry, LoopView, MeetingSummary, OutcomeDetail, OutcomeListQuery,
+        FollowView, LoopEntry, LoopKind, LoopView, MeetingSummary, OutcomeDetail, OutcomeListQuery,
         OutcomeRequest, OutcomeStatusDto, OutcomeView, ProgressRequest, ProgressView,
     },
     outcomes,
 };
 use crate::{
     auth::{CurrentResident, CurrentStaff, Identity},
-    error::{ApiResult, Problem},
+    error::{ApiError, ApiResult, Problem},
     extract::ApiJson,
     pagination::{ListQuery, Page, PageRequest},
     state::AppState,
@@ -74,6 +74,7 @@ use crate::{
         ProgressView,
         FollowView,
         LoopEntry,
+        LoopKind,
         LoopView
     ))
 )]
@@ -116,20 +117,42 @@ pub fn configure_me(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/me/loop").get(my_loop));
 }
 
-/// Upcoming published meetings, newest first. Public.
+/// Upcoming published meetings, newest first. Public. Staff: `?scope=mine` lists their org
+/// unit's meetings of every status (all for administrators).
 #[utoipa::path(get, path = "/api/v1/deliberations", tag = "deliberation",
     params(MeetingListQuery),
+    security((), ("bearer" = [])),
     responses((status = 200, body = Page<MeetingView>),
-              (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_query`")))]
+              (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_query`"),
+              (status = 401, body = Problem, content_type = "application/problem+json", description = "`scope=mine` without a staff login"),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`staff_only`")))]
 async fn list_meetings(
     state: web::Data<AppState>,
     query: web::Query<MeetingListQuery>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let page = PageRequest::try_from(&ListQuery {
         limit: q.limit,
         cursor: q.cursor,
     })?;
+    match q.scope.as_deref() {
+        None => {}
+        Some("mine") => {
+            let staff = CurrentStaff::of(&req).await?;
+            return Ok(
+                HttpResponse::Ok().json(service::list_for_staff(&state, &staff, page).await?)
+            );
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "scope",
+                "scope 只能是 mine",
+            ));
+        }
+    }
     let list = service::list_upcoming(&state, q.subdistrict.as_deref(), page).await?;
     Ok(HttpResponse::Ok().json(list))
 }

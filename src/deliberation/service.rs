@@ -98,6 +98,16 @@ async fn check_plan(
         org_units::service::require_subdistrict(db, code.trim(), &format!("eligibility[{i}]"))
             .await?;
     }
+    if let Some(survey) = req.source_survey_id
+        && crate::surveys::service::reference(db, survey)
+            .await?
+            .is_none()
+    {
+        return Err(invalid(
+            "source_survey_id",
+            "没有找到这份问卷：来源问卷应是已发布过的问卷",
+        ));
+    }
     Ok(unit.code)
 }
 
@@ -380,6 +390,17 @@ pub async fn list_upcoming(
         page.limit + 1,
     )
     .await?;
+    Ok(Page::from_rows(rows, page, |m| m.id, |m| meeting_view(&m)))
+}
+
+/// The org unit's meetings of every status, newest first (all of them for administrators).
+pub async fn list_for_staff(
+    state: &AppState,
+    staff: &CurrentStaff,
+    page: PageRequest,
+) -> ApiResult<Page<MeetingView>> {
+    let unit = (!staff.is_admin).then_some(staff.org_unit.as_str());
+    let rows = repo::list_of_unit(&state.db, unit, page.after, page.limit + 1).await?;
     Ok(Page::from_rows(rows, page, |m| m.id, |m| meeting_view(&m)))
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -201,4 +201,18 @@ pub struct OpenDayStats {
     /// People not checked in among those whose slot is settled (checked in + no-show);
     /// `null` before any slot is settled.
     pub no_show_rate: Option<f64>,
+}
+
+/// `GET /api/v1/open-days`: upcoming published open days, or with `scope=mine` (staff) every
+/// open day of the staff member's org unit, drafts and cancelled ones included.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OpenDayListQuery {
+    /// `mine` (staff): the org unit's open days of every status, newest first (all org units
+    /// for administrators).
+    pub scope: Option<String>,
+    /// How many items to return (1..=100, default 20).
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }

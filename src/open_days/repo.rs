@@ -55,6 +55,26 @@ pub async fn set_event_status(
 }
 
 /// Published events with a slot still to come, oldest first.
+/// An org unit's open days of every status, newest first (`unit` `None`: all).
+pub async fn list_of_unit(
+    db: &impl ConnectionTrait,
+    unit: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<open_days::Model>, DbErr> {
+    let mut q = OpenDays::find();
+    if let Some(unit) = unit {
+        q = q.filter(open_days::Column::OrgUnitId.eq(unit));
+    }
+    if let Some(b) = before {
+        q = q.filter(open_days::Column::Id.lt(b));
+    }
+    q.order_by_desc(open_days::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 pub async fn list_upcoming(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,

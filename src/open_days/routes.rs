@@ -1,18 +1,23 @@
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+    web,
+};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
 use super::{
     dto::{
-        CheckInRequest, CheckInView, CreateOpenDayRequest, OpenDayFields, OpenDayStats,
-        OpenDayView, ReservationView, ReserveRequest, RevealVisitorRequest, RevealedVisitorValue,
-        SlotRequest, SlotStats, SlotTimes, SlotView, VisitorField, VisitorView,
+        CheckInRequest, CheckInView, CreateOpenDayRequest, OpenDayFields, OpenDayListQuery,
+        OpenDayStats, OpenDayView, ReservationView, ReserveRequest, RevealVisitorRequest,
+        RevealedVisitorValue, SlotRequest, SlotStats, SlotTimes, SlotView, VisitorField,
+        VisitorView,
     },
     service,
 };
 use crate::{
     auth::{CurrentResident, CurrentStaff},
-    error::{ApiResult, Problem},
+    error::{ApiError, ApiResult, Problem},
     extract::ApiJson,
     pagination::{ListQuery, Page, PageRequest},
     state::AppState,
@@ -81,16 +86,38 @@ async fn create_open_day(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// Upcoming published open days with their slots. Public.
+/// Upcoming published open days with their slots. Public. Staff: `?scope=mine` lists their
+/// org unit's open days of every status (all for administrators).
 #[utoipa::path(get, path = "/api/v1/open-days", tag = "open-days",
-    params(ListQuery),
-    responses((status = 200, body = Page<OpenDayView>)))]
+    params(OpenDayListQuery),
+    security((), ("bearer" = [])),
+    responses((status = 200, body = Page<OpenDayView>),
+              (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_query`"),
+              (status = 401, body = Problem, content_type = "application/problem+json", description = "`scope=mine` without a staff login"),
+              (status = 403, body = Problem, content_type = "application/problem+json", description = "`staff_only`")))]
 async fn list_open_days(
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<OpenDayListQuery>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let page = PageRequest::try_from(&query.into_inner())?;
-    Ok(HttpResponse::Ok().json(service::list(&state.db, page).await?))
+    let q = query.into_inner();
+    let page = PageRequest::try_from(&ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    match q.scope.as_deref() {
+        None => Ok(HttpResponse::Ok().json(service::list(&state.db, page).await?)),
+        Some("mine") => {
+            let staff = CurrentStaff::of(&req).await?;
+            Ok(HttpResponse::Ok().json(service::list_for_staff(&state.db, &staff, page).await?))
+        }
+        Some(_) => Err(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "scope",
+            "scope 只能是 mine",
+        )),
+    }
 }
 
 /// One published open day with each slot's `seats_left` (at most a second or two old). Public;

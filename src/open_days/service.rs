@@ -470,6 +470,35 @@ fn confirmed_notice(
 /// Upcoming published open days, for residents.
 pub async fn list(db: &DatabaseConnection, page: PageRequest) -> ApiResult<Page<OpenDayView>> {
     let rows = repo::list_upcoming(db, Utc::now(), page.after, page.limit + 1).await?;
+    page_of_events(db, rows, page).await
+}
+
+/// The staff member's org unit's open days of every status, newest first (all of them for
+/// administrators).
+pub async fn list_for_staff(
+    db: &DatabaseConnection,
+    staff: &CurrentStaff,
+    page: PageRequest,
+) -> ApiResult<Page<OpenDayView>> {
+    let unit = if staff.is_admin {
+        None
+    } else {
+        // An org unit that no longer exists holds no open days: the nil id matches none.
+        Some(
+            org_units::repo::find_by_code(db, &staff.org_unit)
+                .await?
+                .map_or(Uuid::nil(), |u| u.id),
+        )
+    };
+    let rows = repo::list_of_unit(db, unit, page.after, page.limit + 1).await?;
+    page_of_events(db, rows, page).await
+}
+
+async fn page_of_events(
+    db: &DatabaseConnection,
+    rows: Vec<open_days::Model>,
+    page: PageRequest,
+) -> ApiResult<Page<OpenDayView>> {
     let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
     let slots = repo::slots_of_many(db, &ids).await?;
     let codes: HashMap<Uuid, String> = org_units::repo::list(db)

@@ -154,6 +154,15 @@ pub struct SubmittedResponse {
     pub response_id: Option<Uuid>,
 }
 
+/// A survey as another feature names it: the questionnaire whose results raised a
+/// deliberation's topic, or one on a resident's trail.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SurveyRef {
+    pub id: Uuid,
+    pub title: String,
+    pub anonymous: bool,
+}
+
 /// A survey the resident took part in (`GET /api/v1/me/responses`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MyResponse {

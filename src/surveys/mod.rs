@@ -11,5 +11,5 @@ mod routes;
 pub mod service;
 mod stream;
 
-pub use dto::{MyResponse, PublishedSurvey, SurveyStatus};
+pub use dto::{MyResponse, PublishedSurvey, SurveyRef, SurveyStatus};
 pub use routes::{ApiDoc, configure};

@@ -155,6 +155,21 @@ pub async fn participations_of(
         .await
 }
 
+/// Residents who answered `survey_id` and asked to be kept informed of what comes of it.
+pub async fn informed_respondents(
+    db: &impl ConnectionTrait,
+    survey_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    Ok(Participations::find()
+        .filter(survey_participations::Column::SurveyId.eq(survey_id))
+        .filter(survey_participations::Column::KeepInformed.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.resident_id)
+        .collect())
+}
+
 pub async fn answered(
     db: &impl ConnectionTrait,
     resident_id: Uuid,

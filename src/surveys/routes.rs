@@ -91,13 +91,8 @@ async fn list_surveys(
     if who.role == Role::Resident {
         return Ok(HttpResponse::Ok().json(service::list_for_resident(&state, &who, page).await?));
     }
-    let staff = staff_of(&req).await?;
+    let staff = CurrentStaff::of(&req).await?;
     Ok(HttpResponse::Ok().json(service::list_for_staff(&state, &staff, page).await?))
-}
-
-async fn staff_of(req: &HttpRequest) -> ApiResult<CurrentStaff> {
-    use actix_web::FromRequest;
-    CurrentStaff::from_request(req, &mut actix_web::dev::Payload::None).await
 }
 
 /// Creates a draft survey.
@@ -130,7 +125,7 @@ async fn get_survey(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     if who.role != Role::Resident {
-        let staff = staff_of(&req).await?;
+        let staff = CurrentStaff::of(&req).await?;
         return Ok(HttpResponse::Ok().json(service::get_for_staff(&state, &staff, id).await?));
     }
     if let Some(tag) = service::etag(&state, id).await?

@@ -11,7 +11,7 @@ use super::{
     domain::{Answer, AnswerSet, check_definition, validate_answers},
     dto::{
         MyResponse, PublishedSurvey, StaffSurveyView, SubmitRequest, SubmittedResponse, SurveyBody,
-        SurveyStatus, SurveySummary,
+        SurveyRef, SurveyStatus, SurveySummary,
     },
     hot::{self, Pointer, Source},
     repo,
@@ -624,6 +624,10 @@ pub async fn submit(
         }
         Err(e) => return Err(e.into()),
     }
+    if keep_informed {
+        // Outcomes already published from this survey's topic: follow them from now on.
+        crate::deliberation::outcomes::follow_from_survey(&txn, id, who.id, now).await?;
+    }
     if !repo::take_response_slot(&txn, id).await? {
         return Err(ApiError::conflict(
             "survey_full",
@@ -923,6 +927,56 @@ pub async fn export_page(
             )
         })
         .collect())
+}
+
+fn reference_of(m: surveys::Model) -> SurveyRef {
+    SurveyRef {
+        id: m.id,
+        title: m.title,
+        anonymous: m.anonymous,
+    }
+}
+
+/// A survey that residents have been able to answer (published once, open or closed since),
+/// as another feature refers to it; drafts and unknown ids are `None`.
+pub async fn reference(
+    db: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<SurveyRef>, sea_orm::DbErr> {
+    Ok(repo::find(db, id)
+        .await?
+        .filter(|m| m.current_version.is_some())
+        .map(reference_of))
+}
+
+/// The surveys a resident answered, with the day and whether they asked to be kept informed.
+pub async fn answered_by(
+    db: &impl sea_orm::ConnectionTrait,
+    resident_id: Uuid,
+) -> Result<Vec<(SurveyRef, chrono::NaiveDate, bool)>, sea_orm::DbErr> {
+    let parts = repo::participations_of(db, resident_id).await?;
+    let surveys: HashMap<Uuid, surveys::Model> =
+        repo::find_many(db, &parts.iter().map(|p| p.survey_id).collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    Ok(parts
+        .into_iter()
+        .filter_map(|p| {
+            let s = surveys.get(&p.survey_id)?.clone();
+            Some((reference_of(s), p.on_day, p.keep_informed))
+        })
+        .collect())
+}
+
+/// Residents who answered a survey and asked to hear what comes of it (anonymous surveys
+/// included: the wish is stored with the participation, apart from the answers).
+pub async fn informed_respondents(
+    db: &impl sea_orm::ConnectionTrait,
+    survey_id: Uuid,
+) -> Result<Vec<Uuid>, sea_orm::DbErr> {
+    repo::informed_respondents(db, survey_id).await
 }
 
 /// Part of deleting an account (call it in the deletion's transaction): answers stay for the

@@ -153,7 +153,9 @@ async fn staff_plan_publish_edit_and_cancel_a_meeting_within_their_unit() {
 
     let mut body = meeting_body("yuetan", 10, 2, true);
     body["eligibility"] = json!(["yuetan", "zhanlanlu"]);
-    let survey = Uuid::now_v7();
+    let survey = app
+        .published_survey(&staff, &crate::closed_loop::parking_survey())
+        .await;
     body["source_survey_id"] = json!(survey);
     let draft = create_meeting(&app, &staff, &body).await;
     let id = draft["id"].as_str().unwrap().to_owned();

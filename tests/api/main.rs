@@ -9,6 +9,7 @@ mod auth_staff;
 mod auth_tokens;
 mod auth_wechat;
 mod cache;
+mod closed_loop;
 mod content_check;
 mod deliberation;
 mod deliberation_concurrency;
