@@ -19,6 +19,7 @@ use super::{
 use crate::{
     audit::{self, Action, Actor},
     auth::{CurrentStaff, Identity, Role},
+    check_in_codes::{self, QrSigner},
     content_check::{self, Scene, Text},
     entities::{deliberation_signups, deliberations},
     error::{ApiError, ApiResult, is_unique_violation},
@@ -438,11 +439,8 @@ pub async fn detail(
     })
 }
 
-/// The HMAC of a check-in payload, with a key derived from the data key.
-fn qr_signature(key: &DataKey, meeting: Uuid, code: &str) -> String {
-    let mut sig = key.lookup_hash(&domain::qr_signed_part(&meeting.to_string(), code));
-    sig.truncate(32);
-    sig
+fn qr_signer(key: &DataKey) -> Result<QrSigner, DbErr> {
+    check_in_codes::qr_signer(key).ok_or_else(|| DbErr::Custom("qr signing key".to_owned()))
 }
 
 async fn signup_view(
@@ -455,13 +453,12 @@ async fn signup_view(
         Some(SignupStatus::Confirmed) => s.check_in_code.clone(),
         _ => None,
     };
-    let qr_payload = code.as_ref().map(|c| {
-        domain::qr_payload(
-            &s.deliberation_id.to_string(),
-            c,
-            &qr_signature(key, s.deliberation_id, c),
-        )
-    });
+    let qr_payload = match &code {
+        Some(c) => {
+            Some(qr_signer(key)?.sign(domain::QR_KIND, &[&s.deliberation_id.to_string(), c]))
+        }
+        None => None,
+    };
     let waitlist_position = match status {
         Some(SignupStatus::Waitlisted) => Some(
             i64::try_from(repo::waitlist_position(db, s.deliberation_id, s.seq).await?)
@@ -797,12 +794,15 @@ pub async fn check_in(
         MeetingStatus::Cancelled => return Err(cancelled()),
         MeetingStatus::Published => {}
     }
-    let code = if let Some((meeting, code, sig)) = domain::parse_qr(input) {
-        let meeting: Uuid = meeting.parse().map_err(|_| qr_invalid())?;
-        if !domain::same_signature(&sig, &qr_signature(&state.data_key, meeting, &code)) {
+    let code = if QrSigner::is_payload(domain::QR_KIND, input) {
+        let fields = qr_signer(&state.data_key)?
+            .verify(domain::QR_KIND, input)
+            .ok_or_else(qr_invalid)?;
+        let [meeting, code] = fields[..] else {
             return Err(qr_invalid());
-        }
-        if meeting != id {
+        };
+        let code = domain::normalise_code(code).ok_or_else(qr_invalid)?;
+        if meeting.parse::<Uuid>().ok() != Some(id) {
             return Err(wrong_meeting());
         }
         code

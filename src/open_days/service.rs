@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     domain::{
-        BookingPhase, EventInput, EventSpec, EventStatus, NoShowPolicy, QrSigner,
+        BookingPhase, EventInput, EventSpec, EventStatus, NoShowPolicy, QR_KIND,
         ReservationStatus as St, SlotSpecInput, Visitor, booking_phase, cancel_deadline,
         new_verification_code, normalise_code, within_check_in_window,
     },
@@ -26,6 +26,7 @@ use super::{
 use crate::{
     audit::{self, Action, Actor},
     auth::CurrentStaff,
+    check_in_codes::{self, QrSigner},
     entities::{open_day_slots, open_days, reservations},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
     notifications::{self, Notice, NoticeKind},
@@ -62,13 +63,9 @@ fn view_key(id: Uuid) -> String {
     format!("open_days:{id}:view")
 }
 
-/// The key that signs QR payloads, derived from the data key for this one purpose.
 fn qr_signer(key: &DataKey) -> ApiResult<QrSigner> {
-    QrSigner::new(
-        key.lookup_hash("canyu open-day qr signing key v1")
-            .as_bytes(),
-    )
-    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("qr signing key")))
+    check_in_codes::qr_signer(key)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("qr signing key")))
 }
 
 fn policy(state: &AppState) -> NoShowPolicy {
@@ -561,7 +558,7 @@ fn reservation_view(
     ReservationView {
         visitor_name: open(&r.visitor_name_enc),
         phone: open(&r.phone_enc),
-        qr_payload: signer.sign(r.id),
+        qr_payload: signer.sign(QR_KIND, &[&r.id.to_string()]),
         id: r.id,
         open_day_id: event.id,
         open_day_title: event.title.clone(),
@@ -885,15 +882,18 @@ pub async fn check_in(
     let db = &state.db;
     let (event, _) = event_for_staff(db, staff, open_day_id).await?;
     let wrong_event = || ApiError::conflict("wrong_event", "该预约不属于本场开放日，请核对活动");
-    let r = if QrSigner::is_payload(code) {
-        let id = qr_signer(&state.data_key)?.verify(code).ok_or_else(|| {
-            ApiError::field(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "qr_invalid",
-                "code",
-                "二维码无效，请让访客出示核验码",
-            )
-        })?;
+    let r = if QrSigner::is_payload(QR_KIND, code) {
+        let id = qr_signer(&state.data_key)?
+            .verify(QR_KIND, code)
+            .and_then(|fields| fields.first()?.parse::<Uuid>().ok())
+            .ok_or_else(|| {
+                ApiError::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "qr_invalid",
+                    "code",
+                    "二维码无效，请让访客出示核验码",
+                )
+            })?;
         repo::find_reservation(db, id)
             .await?
             .ok_or_else(reservation_not_found)?
