@@ -74,7 +74,9 @@ impl MigrationTrait for Migration {
                     .col(string_len(OfficerApplications::Status, 16))
                     .col(text_null(OfficerApplications::Reason))
                     .col(uuid_null(OfficerApplications::ReviewedBy))
-                    .col(timestamp_with_time_zone_null(OfficerApplications::ReviewedAt))
+                    .col(timestamp_with_time_zone_null(
+                        OfficerApplications::ReviewedAt,
+                    ))
                     .col(timestamp_with_time_zone(OfficerApplications::CreatedAt))
                     .col(timestamp_with_time_zone(OfficerApplications::UpdatedAt))
                     .foreign_key(
@@ -277,8 +279,12 @@ impl MigrationTrait for Migration {
                     .col(text(OfficerFeedback::Suggestions))
                     .col(boolean(OfficerFeedback::NeedsReview).default(false))
                     .col(string_len_null(OfficerFeedback::ReplyStatus, 16))
-                    .col(timestamp_with_time_zone_null(OfficerFeedback::FirstRepliedAt))
-                    .col(timestamp_with_time_zone_null(OfficerFeedback::LastRepliedAt))
+                    .col(timestamp_with_time_zone_null(
+                        OfficerFeedback::FirstRepliedAt,
+                    ))
+                    .col(timestamp_with_time_zone_null(
+                        OfficerFeedback::LastRepliedAt,
+                    ))
                     .col(timestamp_with_time_zone(OfficerFeedback::CreatedAt))
                     .check(Expr::col(OfficerFeedback::Rating).between(1, 5))
                     .foreign_key(

@@ -175,17 +175,15 @@ impl CampaignSpec {
             errors.push(("apply_closes_at".into(), "报名截止时间应晚于开始时间"));
         }
         match (title, description, requirements) {
-            (Some(title), Some(description), Some(requirements)) if errors.is_empty() => {
-                Ok(Self {
-                    title,
-                    description,
-                    requirements,
-                    quota: i32::try_from(input.quota).unwrap_or(1),
-                    apply_opens_at: input.apply_opens_at,
-                    apply_closes_at: input.apply_closes_at,
-                    term_months: i32::try_from(input.term_months).unwrap_or(1),
-                })
-            }
+            (Some(title), Some(description), Some(requirements)) if errors.is_empty() => Ok(Self {
+                title,
+                description,
+                requirements,
+                quota: i32::try_from(input.quota).unwrap_or(1),
+                apply_opens_at: input.apply_opens_at,
+                apply_closes_at: input.apply_closes_at,
+                term_months: i32::try_from(input.term_months).unwrap_or(1),
+            }),
             _ => Err(errors),
         }
     }
@@ -329,7 +327,11 @@ pub enum OfficerStanding {
 }
 
 impl OfficerStanding {
-    pub fn of(ended_at: Option<DateTime<Utc>>, term_ends_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+    pub fn of(
+        ended_at: Option<DateTime<Utc>>,
+        term_ends_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
         if ended_at.is_some() {
             Self::Ended
         } else if now >= term_ends_at {
@@ -377,7 +379,10 @@ impl ActivitySpec {
         }
         let service = text(input.service_to_experience, 1, 200);
         if service.is_none() {
-            errors.push(("service_to_experience".into(), "体验的服务应为 1 到 200 个字"));
+            errors.push((
+                "service_to_experience".into(),
+                "体验的服务应为 1 到 200 个字",
+            ));
         }
         let location = text(input.location, 1, 200);
         if location.is_none() {
@@ -459,7 +464,11 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn parse(status: ReplyStatus, response: &str, reason: Option<&str>) -> Result<Self, Faults> {
+    pub fn parse(
+        status: ReplyStatus,
+        response: &str,
+        reason: Option<&str>,
+    ) -> Result<Self, Faults> {
         let mut errors: Faults = Vec::new();
         let response = text(response, 1, 2000);
         if response.is_none() {
@@ -489,11 +498,7 @@ impl Reply {
 }
 
 /// Unanswered feedback older than [`ANSWER_WITHIN_DAYS`] is overdue.
-pub fn is_overdue(
-    created_at: DateTime<Utc>,
-    answered: bool,
-    now: DateTime<Utc>,
-) -> bool {
+pub fn is_overdue(created_at: DateTime<Utc>, answered: bool, now: DateTime<Utc>) -> bool {
     !answered && created_at < overdue_before(now)
 }
 
@@ -551,8 +556,18 @@ mod tests {
         assert!(accepting_applications(p, o, o, c));
         assert!(!accepting_applications(p, c, o, c));
         assert!(!accepting_applications(p, o - Duration::seconds(1), o, c));
-        assert!(!accepting_applications(CampaignStatus::Closed, at(2026, 12, 2), o, c));
-        assert!(!accepting_applications(CampaignStatus::Draft, at(2026, 12, 2), o, c));
+        assert!(!accepting_applications(
+            CampaignStatus::Closed,
+            at(2026, 12, 2),
+            o,
+            c
+        ));
+        assert!(!accepting_applications(
+            CampaignStatus::Draft,
+            at(2026, 12, 2),
+            o,
+            c
+        ));
     }
 
     #[test]
@@ -588,8 +603,14 @@ mod tests {
         assert_eq!(term_end(at(2026, 1, 31), 1), at(2026, 2, 28));
         assert_eq!(term_end(at(2026, 11, 27), 12), at(2027, 11, 27));
         let end = at(2027, 1, 1);
-        assert_eq!(OfficerStanding::of(None, end, at(2026, 12, 31)), OfficerStanding::Serving);
-        assert_eq!(OfficerStanding::of(None, end, end), OfficerStanding::Expired);
+        assert_eq!(
+            OfficerStanding::of(None, end, at(2026, 12, 31)),
+            OfficerStanding::Serving
+        );
+        assert_eq!(
+            OfficerStanding::of(None, end, end),
+            OfficerStanding::Expired
+        );
         assert_eq!(
             OfficerStanding::of(Some(at(2026, 6, 1)), end, at(2026, 7, 1)),
             OfficerStanding::Ended

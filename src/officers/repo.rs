@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, Query},
 };
 use uuid::Uuid;
@@ -42,6 +42,16 @@ pub async fn find_campaign(
     id: Uuid,
 ) -> Result<Option<camp::Model>, DbErr> {
     Campaigns::find_by_id(id).one(db).await
+}
+
+pub async fn find_campaigns(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<camp::Model>, DbErr> {
+    Campaigns::find()
+        .filter(camp::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
 }
 
 /// Rewrites a campaign's description, unless the quota would drop below the officers
@@ -155,6 +165,16 @@ pub async fn find_application(
     id: Uuid,
 ) -> Result<Option<app::Model>, DbErr> {
     Applications::find_by_id(id).one(db).await
+}
+
+pub async fn find_applications(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<app::Model>, DbErr> {
+    Applications::find()
+        .filter(app::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
 }
 
 /// The resident's pending or approved application to a campaign.
@@ -585,7 +605,10 @@ pub async fn mark_replied(
     Ok(res.rows_affected == 1)
 }
 
-pub async fn insert_reply(db: &impl ConnectionTrait, m: rep::ActiveModel) -> Result<rep::Model, DbErr> {
+pub async fn insert_reply(
+    db: &impl ConnectionTrait,
+    m: rep::ActiveModel,
+) -> Result<rep::Model, DbErr> {
     m.insert(db).await
 }
 

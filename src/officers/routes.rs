@@ -7,8 +7,8 @@ use super::{
     dto::{
         ActivityRequest, ActivityView, ApplicationCounts, ApplicationView, ApplicationsQuery,
         ApplyRequest, CampaignReport, CampaignRequest, CampaignView, FeedbackQuery,
-        FeedbackRequest, FeedbackView, MyApplicationView, OfficerView, ReasonRequest,
-        ReplyRequest, ReplyStatusDto, ReplyView, SignupView, TermView,
+        FeedbackRequest, FeedbackView, MyApplicationView, OfficerView, ReasonRequest, ReplyRequest,
+        ReplyStatusDto, ReplyView, SignupView, TermView,
     },
     service,
 };
@@ -42,12 +42,12 @@ pub struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/officer-campaigns")
+            .service(web::resource("").get(list_campaigns).post(create_campaign))
             .service(
-                web::resource("")
-                    .get(list_campaigns)
-                    .post(create_campaign),
+                web::resource("/{id}")
+                    .get(get_campaign)
+                    .put(update_campaign),
             )
-            .service(web::resource("/{id}").get(get_campaign).put(update_campaign))
             .service(web::resource("/{id}/publish").post(publish_campaign))
             .service(web::resource("/{id}/close").post(close_campaign))
             .service(

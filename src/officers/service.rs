@@ -120,8 +120,7 @@ async fn staff_unit(db: &impl ConnectionTrait, staff: &CurrentStaff) -> ApiResul
 }
 
 fn campaign_view(c: officer_campaigns::Model, code: String, now: DateTime<Utc>) -> CampaignView {
-    let accepting =
-        accepting_applications(status_of(&c), now, c.apply_opens_at, c.apply_closes_at);
+    let accepting = accepting_applications(status_of(&c), now, c.apply_opens_at, c.apply_closes_at);
     CampaignView {
         id: c.id,
         org_unit: code,
@@ -377,18 +376,18 @@ async fn my_views(
         .into_iter()
         .map(|o| (o.application_id, o))
         .collect();
-    let mut titles: HashMap<Uuid, String> = HashMap::new();
+    let mut campaign_ids: Vec<Uuid> = rows.iter().map(|a| a.campaign_id).collect();
+    campaign_ids.sort_unstable();
+    campaign_ids.dedup();
+    let titles: HashMap<Uuid, String> = repo::find_campaigns(db, &campaign_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.title))
+        .collect();
     let now = Utc::now();
+    let key = &state.data_key;
     let mut out = Vec::with_capacity(rows.len());
     for a in rows {
-        if !titles.contains_key(&a.campaign_id) {
-            let title = repo::find_campaign(db, a.campaign_id)
-                .await?
-                .map(|c| c.title)
-                .unwrap_or_default();
-            titles.insert(a.campaign_id, title);
-        }
-        let key = &state.data_key;
         out.push(MyApplicationView {
             real_name: open(key, &a.real_name_enc),
             phone: open(key, &a.phone_enc),
@@ -515,8 +514,16 @@ pub async fn withdraw(state: &AppState, resident_id: Uuid, campaign_id: Uuid) ->
         .await?
         .ok_or_else(application_not_found)?;
     if a.status != A::Pending.as_str()
-        || !repo::set_application_status(&txn, a.id, A::Pending, A::Withdrawn, None, None, Utc::now())
-            .await?
+        || !repo::set_application_status(
+            &txn,
+            a.id,
+            A::Pending,
+            A::Withdrawn,
+            None,
+            None,
+            Utc::now(),
+        )
+        .await?
     {
         return Err(not_pending());
     }
@@ -577,9 +584,12 @@ pub async fn applications(
     campaign_for_staff(db, staff, campaign_id).await?;
     let rows =
         repo::applications_of_campaign(db, campaign_id, status, page.after, page.limit + 1).await?;
-    Ok(Page::from_rows(rows, page, |a| a.id, |a| {
-        application_view(a, &state.data_key)
-    }))
+    Ok(Page::from_rows(
+        rows,
+        page,
+        |a| a.id,
+        |a| application_view(a, &state.data_key),
+    ))
 }
 
 fn decision_notice(c: &officer_campaigns::Model, approved: bool, body: String) -> Notice {
@@ -601,7 +611,11 @@ fn decision_notice(c: &officer_campaigns::Model, approved: bool, body: String) -
 /// Staff approve a pending application: it takes one of the campaign's places (409
 /// `quota_reached` when none is left) and the applicant becomes an officer for the term.
 #[tracing::instrument(skip_all, fields(application = %id))]
-pub async fn approve(state: &AppState, staff: &CurrentStaff, id: Uuid) -> ApiResult<ApplicationView> {
+pub async fn approve(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+) -> ApiResult<ApplicationView> {
     let txn = state.db.begin().await?;
     let a = repo::find_application(&txn, id)
         .await?
@@ -738,12 +752,11 @@ async fn officer_views(
     rows: Vec<officers::Model>,
 ) -> ApiResult<Vec<OfficerView>> {
     let ids: Vec<Uuid> = rows.iter().map(|o| o.application_id).collect();
-    let mut apps: HashMap<Uuid, officer_applications::Model> = HashMap::new();
-    for id in ids {
-        if let Some(a) = repo::find_application(db, id).await? {
-            apps.insert(a.id, a);
-        }
-    }
+    let apps: HashMap<Uuid, officer_applications::Model> = repo::find_applications(db, &ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
     let key = &state.data_key;
     let now = Utc::now();
     Ok(rows
@@ -807,7 +820,10 @@ pub async fn end_officer(
     let (c, _) = campaign_for_staff(&txn, staff, o.campaign_id).await?;
     let now = Utc::now();
     if !repo::end_officer(&txn, id, reason, Some(staff.id), now).await? {
-        return Err(ApiError::conflict("officer_not_serving", "该体验员的任期已结束"));
+        return Err(ApiError::conflict(
+            "officer_not_serving",
+            "该体验员的任期已结束",
+        ));
     }
     notifications::enqueue(
         &txn,
@@ -959,7 +975,10 @@ pub async fn sign_up(
     let now = Utc::now();
     let (a, o) = activity_and_term(&state.db, resident_id, activity_id, now).await?;
     if now >= a.starts_at {
-        return Err(ApiError::conflict("activity_started", "活动已开始，不能再报名"));
+        return Err(ApiError::conflict(
+            "activity_started",
+            "活动已开始，不能再报名",
+        ));
     }
     let already = || ApiError::conflict("already_signed_up", "您已报名这次活动");
     let txn = state.db.begin().await?;
@@ -1019,7 +1038,10 @@ async fn feedback_views(
         .collect();
     let mut replies: HashMap<Uuid, Vec<ReplyView>> = HashMap::new();
     for r in repo::replies_of(db, &ids).await? {
-        replies.entry(r.feedback_id).or_default().push(reply_view(&r));
+        replies
+            .entry(r.feedback_id)
+            .or_default()
+            .push(reply_view(&r));
     }
     let now = Utc::now();
     Ok(rows
@@ -1216,9 +1238,8 @@ pub async fn my_feedback(
     resident_id: Uuid,
     page: PageRequest,
 ) -> ApiResult<Page<FeedbackView>> {
-    let rows =
-        repo::feedback_of_resident(&state.db, resident_id, page.after, Some(page.limit + 1))
-            .await?;
+    let rows = repo::feedback_of_resident(&state.db, resident_id, page.after, Some(page.limit + 1))
+        .await?;
     let views = feedback_views(&state.db, rows).await?;
     Ok(Page::from_rows(views, page, |v| v.id, |v| v))
 }
@@ -1239,8 +1260,7 @@ pub async fn staff_feedback(
     let unit = staff_unit(db, staff).await?;
     let before = overdue.then(|| overdue_before(Utc::now()));
     let rows =
-        repo::feedback_for_staff(db, unit, campaign_id, before, page.after, page.limit + 1)
-            .await?;
+        repo::feedback_for_staff(db, unit, campaign_id, before, page.after, page.limit + 1).await?;
     let views = feedback_views(db, rows).await?;
     Ok(Page::from_rows(views, page, |v| v.id, |v| v))
 }

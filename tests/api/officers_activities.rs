@@ -35,28 +35,36 @@ async fn only_serving_officers_join_activities_and_give_feedback() {
 
     // Zhao's term is ended early by staff, with a reason he hears.
     let p = assert_problem(
-        app.end_officer(&staff, &zhao_officer, &json!({ "reason": "" })).await,
+        app.end_officer(&staff, &zhao_officer, &json!({ "reason": "" }))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
     .await;
     assert_eq!(fields(&p), ["reason"]);
     let res = app
-        .end_officer(&staff, &zhao_officer, &json!({ "reason": "工作调动，无法继续参加" }))
+        .end_officer(
+            &staff,
+            &zhao_officer,
+            &json!({ "reason": "工作调动，无法继续参加" }),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let ended: Value = res.json().await.unwrap();
     assert_eq!(ended["standing"], "ended");
     assert_eq!(ended["end_reason"], "工作调动，无法继续参加");
     assert_problem(
-        app.end_officer(&staff, &zhao_officer, &json!({ "reason": "再来一次" })).await,
+        app.end_officer(&staff, &zhao_officer, &json!({ "reason": "再来一次" }))
+            .await,
         StatusCode::CONFLICT,
         "officer_not_serving",
     )
     .await;
     let inbox = app.inbox(&zhao).await;
     assert!(
-        items(&inbox).iter().any(|n| n["kind"] == "officer_term_ended"),
+        items(&inbox)
+            .iter()
+            .any(|n| n["kind"] == "officer_term_ended"),
         "{inbox}"
     );
     // Qian's term simply ran out.
@@ -110,7 +118,8 @@ async fn only_serving_officers_join_activities_and_give_feedback() {
         .await;
     assert_eq!(items(&listed)[0]["places_left"], 0);
 
-    let body = json!({ "rating": 4, "findings": ["取号机故障", "指引不清"], "suggestions": "增加引导员" });
+    let body =
+        json!({ "rating": 4, "findings": ["取号机故障", "指引不清"], "suggestions": "增加引导员" });
     assert_problem(
         app.feedback(&li, &aid, &body).await,
         StatusCode::CONFLICT,
@@ -142,7 +151,8 @@ async fn only_serving_officers_join_activities_and_give_feedback() {
         .await;
     }
     let p = assert_problem(
-        app.feedback(&li, &aid, &json!({ "rating": 6, "findings": [" "] })).await,
+        app.feedback(&li, &aid, &json!({ "rating": 6, "findings": [" "] }))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -202,7 +212,10 @@ async fn risky_findings_are_refused_by_the_content_check() {
     let c = app.campaign(&staff, 5).await;
     let (li, _) = app.officer(&staff, &id_of(&c), "o-li").await;
     let a = app.activity(&staff, &id_of(&c), 60, 5).await;
-    assert_eq!(app.sign_up(&li, &id_of(&a)).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.sign_up(&li, &id_of(&a)).await.status(),
+        StatusCode::CREATED
+    );
     app.move_activity(&id_of(&a), Utc::now() - Duration::minutes(1))
         .await;
     let p = assert_problem(
@@ -223,12 +236,17 @@ async fn risky_findings_are_refused_by_the_content_check() {
 
 /// A campaign with one officer who took part in a started activity and gave feedback:
 /// (staff, officer, feedback id).
-async fn feedback_given(app: &crate::helpers::TestApp) -> (crate::helpers::Session, crate::helpers::Session, String) {
+async fn feedback_given(
+    app: &crate::helpers::TestApp,
+) -> (crate::helpers::Session, crate::helpers::Session, String) {
     let staff = app.unit_officer_staff().await;
     let c = app.campaign(&staff, 5).await;
     let (li, _) = app.officer(&staff, &id_of(&c), "o-li").await;
     let a = app.activity(&staff, &id_of(&c), 60, 5).await;
-    assert_eq!(app.sign_up(&li, &id_of(&a)).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.sign_up(&li, &id_of(&a)).await.status(),
+        StatusCode::CREATED
+    );
     app.move_activity(&id_of(&a), Utc::now() - Duration::minutes(1))
         .await;
     let f = app.gave_feedback(&li, &id_of(&a)).await;
@@ -242,20 +260,34 @@ async fn every_reply_reaches_the_officer_until_the_matter_is_settled() {
     let other = app.staff_of("shichahai-officers", "shichahai").await;
 
     assert_problem(
-        app.reply(&other, &fid, &json!({ "status": "accepted", "response": "收到" })).await,
+        app.reply(
+            &other,
+            &fid,
+            &json!({ "status": "accepted", "response": "收到" }),
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "org_unit_forbidden",
     )
     .await;
     assert_problem(
-        app.reply(&staff, &Uuid::now_v7().to_string(), &json!({ "status": "accepted", "response": "收到" }))
-            .await,
+        app.reply(
+            &staff,
+            &Uuid::now_v7().to_string(),
+            &json!({ "status": "accepted", "response": "收到" }),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "feedback_not_found",
     )
     .await;
     let p = assert_problem(
-        app.reply(&staff, &fid, &json!({ "status": "accepted", "response": " " })).await,
+        app.reply(
+            &staff,
+            &fid,
+            &json!({ "status": "accepted", "response": " " }),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -263,24 +295,40 @@ async fn every_reply_reaches_the_officer_until_the_matter_is_settled() {
     assert_eq!(fields(&p), ["response"]);
 
     let res = app
-        .reply(&staff, &fid, &json!({ "status": "accepted", "response": "已转交社保窗口" }))
+        .reply(
+            &staff,
+            &fid,
+            &json!({ "status": "accepted", "response": "已转交社保窗口" }),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let res = app
-        .reply(&staff, &fid, &json!({ "status": "in_progress", "response": "取号机已报修" }))
+        .reply(
+            &staff,
+            &fid,
+            &json!({ "status": "in_progress", "response": "取号机已报修" }),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     // Not adopted needs a reason.
     let p = assert_problem(
-        app.reply(&staff, &fid, &json!({ "status": "not_adopted", "response": "感谢建议" }))
-            .await,
+        app.reply(
+            &staff,
+            &fid,
+            &json!({ "status": "not_adopted", "response": "感谢建议" }),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
     .await;
     assert_eq!(fields(&p), ["reason"]);
     let res = app
-        .reply(&staff, &fid, &json!({ "status": "resolved", "response": "取号机已修好" }))
+        .reply(
+            &staff,
+            &fid,
+            &json!({ "status": "resolved", "response": "取号机已修好" }),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let done: Value = res.json().await.unwrap();
@@ -288,7 +336,12 @@ async fn every_reply_reaches_the_officer_until_the_matter_is_settled() {
     assert_eq!(done["replies"].as_array().unwrap().len(), 3);
     // Resolved settles it.
     assert_problem(
-        app.reply(&staff, &fid, &json!({ "status": "in_progress", "response": "再看看" })).await,
+        app.reply(
+            &staff,
+            &fid,
+            &json!({ "status": "in_progress", "response": "再看看" }),
+        )
+        .await,
         StatusCode::CONFLICT,
         "feedback_closed",
     )
@@ -343,8 +396,12 @@ async fn every_reply_reaches_the_officer_until_the_matter_is_settled() {
         "{inbox}"
     );
     assert_problem(
-        app.reply(&staff, &id_of(&f2), &json!({ "status": "accepted", "response": "改主意了" }))
-            .await,
+        app.reply(
+            &staff,
+            &id_of(&f2),
+            &json!({ "status": "accepted", "response": "改主意了" }),
+        )
+        .await,
         StatusCode::CONFLICT,
         "feedback_closed",
     )
@@ -364,7 +421,8 @@ async fn feedback_unanswered_for_fifteen_days_is_flagged_for_staff() {
     app.move_activity(&id_of(&a), Utc::now() - Duration::days(20))
         .await;
     let old = id_of(&app.gave_feedback(&li, &id_of(&a)).await);
-    app.age_feedback(&old, Utc::now() - Duration::days(16)).await;
+    app.age_feedback(&old, Utc::now() - Duration::days(16))
+        .await;
 
     let all = app.get_json("/api/v1/officer-feedback", &staff).await;
     assert_eq!(items(&all).len(), 2);
@@ -393,7 +451,11 @@ async fn feedback_unanswered_for_fifteen_days_is_flagged_for_staff() {
 
     // Answered, it is no longer overdue.
     let res = app
-        .reply(&staff, &old, &json!({ "status": "in_progress", "response": "正在办理" }))
+        .reply(
+            &staff,
+            &old,
+            &json!({ "status": "in_progress", "response": "正在办理" }),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let overdue = app
@@ -432,14 +494,20 @@ async fn the_report_counts_a_known_campaign() {
     for (who, act) in [(&a, &first), (&b, &first), (&a, &second)] {
         assert_eq!(app.sign_up(who, act).await.status(), StatusCode::CREATED);
     }
-    app.move_activity(&first, Utc::now() - Duration::hours(3)).await;
-    app.move_activity(&second, Utc::now() - Duration::minutes(10)).await;
+    app.move_activity(&first, Utc::now() - Duration::hours(3))
+        .await;
+    app.move_activity(&second, Utc::now() - Duration::minutes(10))
+        .await;
     // Three pieces of feedback: one resolved, one not adopted, one unanswered.
     let f1 = id_of(&app.gave_feedback(&a, &first).await);
     let f2 = id_of(&app.gave_feedback(&b, &first).await);
     app.gave_feedback(&a, &second).await;
-    app.reply(&staff, &f1, &json!({ "status": "resolved", "response": "已修好" }))
-        .await;
+    app.reply(
+        &staff,
+        &f1,
+        &json!({ "status": "resolved", "response": "已修好" }),
+    )
+    .await;
     app.reply(
         &staff,
         &f2,
@@ -460,16 +528,28 @@ async fn the_report_counts_a_known_campaign() {
     assert_eq!(r["officers_serving"], 2);
     assert_eq!(r["activities_held"], 2);
     assert_eq!(r["feedback_count"], 3);
-    assert!((r["share_answered"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9, "{r}");
-    assert!((r["share_adopted"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9, "{r}");
+    assert!(
+        (r["share_answered"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9,
+        "{r}"
+    );
+    assert!(
+        (r["share_adopted"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9,
+        "{r}"
+    );
 
     // An empty campaign has no shares to speak of.
     let empty = app.campaign(&staff, 3).await;
     let r = app
-        .get_json(&format!("/api/v1/officer-campaigns/{}/report", id_of(&empty)), &staff)
+        .get_json(
+            &format!("/api/v1/officer-campaigns/{}/report", id_of(&empty)),
+            &staff,
+        )
         .await;
     assert_eq!(r["feedback_count"], 0);
-    assert!(r["share_answered"].is_null() && r["share_adopted"].is_null(), "{r}");
+    assert!(
+        r["share_answered"].is_null() && r["share_adopted"].is_null(),
+        "{r}"
+    );
 }
 
 #[tokio::test]
@@ -484,7 +564,8 @@ async fn deleting_the_account_withdraws_applications_and_erases_what_the_officer
     let later = id_of(&app.activity(&staff, &id_of(&serving), 24 * 60, 5).await);
     app.sign_up(&li, &act).await;
     assert_eq!(app.sign_up(&li, &later).await.status(), StatusCode::CREATED);
-    app.move_activity(&act, Utc::now() - Duration::minutes(1)).await;
+    app.move_activity(&act, Utc::now() - Duration::minutes(1))
+        .await;
     app.gave_feedback(&li, &act).await;
 
     // The export holds it all, in full.
@@ -493,7 +574,10 @@ async fn deleting_the_account_withdraws_applications_and_erases_what_the_officer
     assert_eq!(apps.len(), 2);
     assert!(apps.iter().all(|a| a["phone"] == "13900001111"), "{export}");
     assert_eq!(export["officer_feedback"].as_array().unwrap().len(), 1);
-    assert_eq!(export["officer_feedback"][0]["findings"], json!(["取号机故障"]));
+    assert_eq!(
+        export["officer_feedback"][0]["findings"],
+        json!(["取号机故障"])
+    );
 
     let res = app
         .request(Method::DELETE, "/api/v1/me", Some(&li.access_token), None)
@@ -518,7 +602,10 @@ async fn deleting_the_account_withdraws_applications_and_erases_what_the_officer
 
     // The term ended and the place in the coming activity is free again.
     let roster = app
-        .get_json(&format!("/api/v1/officer-campaigns/{}/officers", id_of(&serving)), &staff)
+        .get_json(
+            &format!("/api/v1/officer-campaigns/{}/officers", id_of(&serving)),
+            &staff,
+        )
         .await;
     assert_eq!(items(&roster)[0]["standing"], "ended");
     assert!(items(&roster)[0]["real_name"].is_null());
@@ -528,6 +615,9 @@ async fn deleting_the_account_withdraws_applications_and_erases_what_the_officer
             &staff,
         )
         .await;
-    let coming = items(&acts).iter().find(|a| a["id"] == later.as_str()).unwrap();
+    let coming = items(&acts)
+        .iter()
+        .find(|a| a["id"] == later.as_str())
+        .unwrap();
     assert_eq!(coming["places_left"], 5);
 }

@@ -28,7 +28,10 @@ async fn an_application_goes_from_pending_to_an_officer_serving_a_term() {
     // Residents see neither the draft nor it in the list.
     let li = app.login_resident("o-li").await;
     let res = app
-        .get(&format!("/api/v1/officer-campaigns/{cid}"), Some(&li.access_token))
+        .get(
+            &format!("/api/v1/officer-campaigns/{cid}"),
+            Some(&li.access_token),
+        )
         .await;
     assert_problem(res, StatusCode::NOT_FOUND, "campaign_not_found").await;
     let open: Value = app
@@ -79,7 +82,10 @@ async fn an_application_goes_from_pending_to_an_officer_serving_a_term() {
         .unwrap()
         .unwrap();
     let sealed = format!("{:?}{:?}", row.real_name_enc, row.phone_enc);
-    assert!(!sealed.contains("李四") && !sealed.contains("13900001111"), "{sealed}");
+    assert!(
+        !sealed.contains("李四") && !sealed.contains("13900001111"),
+        "{sealed}"
+    );
     assert!(row.phone_hash.is_some());
 
     // Reviewers see it masked, filtered by status.
@@ -136,7 +142,10 @@ async fn an_application_goes_from_pending_to_an_officer_serving_a_term() {
         .iter()
         .find(|n| n["kind"] == "application_result")
         .expect("decision notice");
-    assert!(notice["title"].as_str().unwrap().contains("已通过"), "{notice}");
+    assert!(
+        notice["title"].as_str().unwrap().contains("已通过"),
+        "{notice}"
+    );
 
     let roster = app
         .get_json(&format!("/api/v1/officer-campaigns/{cid}/officers"), &staff)
@@ -212,7 +221,10 @@ async fn every_refusal_of_an_application_and_its_review() {
         "validation_failed",
     )
     .await;
-    assert_eq!(fields(&p), ["age_group", "motivation", "phone", "real_name"]);
+    assert_eq!(
+        fields(&p),
+        ["age_group", "motivation", "phone", "real_name"]
+    );
 
     // Staff do not apply.
     assert_problem(
@@ -254,7 +266,10 @@ async fn every_refusal_of_an_application_and_its_review() {
     .await;
 
     // Withdrawn, then free to apply again.
-    assert_eq!(app.withdraw(&li, &cid).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.withdraw(&li, &cid).await.status(),
+        StatusCode::NO_CONTENT
+    );
     assert_problem(
         app.withdraw(&li, &cid).await,
         StatusCode::NOT_FOUND,
@@ -278,11 +293,16 @@ async fn every_refusal_of_an_application_and_its_review() {
     .await;
     assert_eq!(fields(&p), ["reason"]);
     let res = app
-        .reject(&staff, &id_of(&second), &json!({ "reason": "本次名额优先考虑本街道居民" }))
+        .reject(
+            &staff,
+            &id_of(&second),
+            &json!({ "reason": "本次名额优先考虑本街道居民" }),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_problem(
-        app.reject(&staff, &id_of(&second), &json!({ "reason": "再拒一次" })).await,
+        app.reject(&staff, &id_of(&second), &json!({ "reason": "再拒一次" }))
+            .await,
         StatusCode::CONFLICT,
         "application_not_pending",
     )
@@ -296,14 +316,22 @@ async fn every_refusal_of_an_application_and_its_review() {
     assert_eq!(rejected["reason"], "本次名额优先考虑本街道居民");
     let inbox = app.inbox(&li).await;
     assert!(
-        items(&inbox).iter().any(|n| n["kind"] == "application_result"
-            && n["body"].as_str().unwrap().contains("本次名额优先考虑本街道居民")),
+        items(&inbox)
+            .iter()
+            .any(|n| n["kind"] == "application_result"
+                && n["body"]
+                    .as_str()
+                    .unwrap()
+                    .contains("本次名额优先考虑本街道居民")),
         "{inbox}"
     );
 
     // Approved: no longer withdrawn by the resident.
     let third = app.applied(&li, &cid).await;
-    assert_eq!(app.approve(&staff, &id_of(&third)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.approve(&staff, &id_of(&third)).await.status(),
+        StatusCode::OK
+    );
     assert_problem(
         app.withdraw(&li, &cid).await,
         StatusCode::CONFLICT,
@@ -407,7 +435,8 @@ async fn reviewers_act_only_within_their_org_unit() {
     }
     for res in [
         app.approve(&other, &aid).await,
-        app.reject(&other, &aid, &json!({ "reason": "不是本单位" })).await,
+        app.reject(&other, &aid, &json!({ "reason": "不是本单位" }))
+            .await,
         app.post(
             &format!("/api/v1/officer-campaigns/{cid}/close"),
             Some(&other.access_token),
@@ -438,7 +467,10 @@ async fn reviewers_act_only_within_their_org_unit() {
     let theirs = app.get_json("/api/v1/officer-campaigns", &other).await;
     assert!(items(&theirs).is_empty(), "{theirs}");
     let pending = app
-        .get_json(&format!("/api/v1/officer-campaigns/{cid}/applications"), &staff)
+        .get_json(
+            &format!("/api/v1/officer-campaigns/{cid}/applications"),
+            &staff,
+        )
         .await;
     assert_eq!(items(&pending)[0]["status"], "pending");
 
@@ -468,7 +500,10 @@ async fn the_same_application_sent_five_times_at_once_is_one() {
     }
     assert_eq!(created, 1);
     let list = app
-        .get_json(&format!("/api/v1/officer-campaigns/{cid}/applications"), &staff)
+        .get_json(
+            &format!("/api/v1/officer-campaigns/{cid}/applications"),
+            &staff,
+        )
         .await;
     assert_eq!(items(&list).len(), 1);
 }
@@ -557,8 +592,14 @@ async fn two_reviewers_approving_the_last_place_at_once_give_one_officer() {
     let cid = id_of(&c);
     let first = app.login_resident("o-first").await;
     let a = app.applied(&first, &cid).await;
-    assert_eq!(app.approve(&staff, &id_of(&a)).await.status(), StatusCode::OK);
-    let (x, y) = (app.login_resident("o-x").await, app.login_resident("o-y").await);
+    assert_eq!(
+        app.approve(&staff, &id_of(&a)).await.status(),
+        StatusCode::OK
+    );
+    let (x, y) = (
+        app.login_resident("o-x").await,
+        app.login_resident("o-y").await,
+    );
     let (ax, ay) = (app.applied(&x, &cid).await, app.applied(&y, &cid).await);
 
     let (ix, iy) = (id_of(&ax), id_of(&ay));
@@ -566,7 +607,11 @@ async fn two_reviewers_approving_the_last_place_at_once_give_one_officer() {
     let mut statuses = [rx.status(), ry.status()];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
-    let loser = if rx.status() == StatusCode::CONFLICT { rx } else { ry };
+    let loser = if rx.status() == StatusCode::CONFLICT {
+        rx
+    } else {
+        ry
+    };
     assert_problem(loser, StatusCode::CONFLICT, "quota_reached").await;
     let detail: Value = app
         .get(&format!("/api/v1/officer-campaigns/{cid}"), None)

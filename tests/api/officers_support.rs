@@ -65,9 +65,7 @@ impl TestApp {
 
     /// Created and published.
     pub async fn campaign(&self, staff: &Session, quota: i64) -> Value {
-        let c = self
-            .create_campaign(staff, &campaign_body(quota, 12))
-            .await;
+        let c = self.create_campaign(staff, &campaign_body(quota, 12)).await;
         let res = self
             .post(
                 &format!("/api/v1/officer-campaigns/{}/publish", id_of(&c)),
@@ -106,7 +104,12 @@ impl TestApp {
         .await
     }
 
-    pub async fn reject(&self, staff: &Session, application: &str, body: &Value) -> reqwest::Response {
+    pub async fn reject(
+        &self,
+        staff: &Session,
+        application: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.post(
             &format!("/api/v1/officer-applications/{application}/reject"),
             Some(&staff.access_token),
@@ -126,7 +129,12 @@ impl TestApp {
     }
 
     /// A resident who applied and was approved: (session, their term's officer id).
-    pub async fn officer(&self, staff: &Session, campaign: &str, openid: &str) -> (Session, String) {
+    pub async fn officer(
+        &self,
+        staff: &Session,
+        campaign: &str,
+        openid: &str,
+    ) -> (Session, String) {
         let who = self.login_resident(openid).await;
         let a = self.applied(&who, campaign).await;
         let res = self.approve(staff, &id_of(&a)).await;
@@ -156,7 +164,13 @@ impl TestApp {
     }
 
     /// An activity starting `start_min` minutes from now, lasting two hours.
-    pub async fn activity(&self, staff: &Session, campaign: &str, start_min: i64, capacity: i64) -> Value {
+    pub async fn activity(
+        &self,
+        staff: &Session,
+        campaign: &str,
+        start_min: i64,
+        capacity: i64,
+    ) -> Value {
         let starts = Utc::now() + Duration::minutes(start_min);
         let res = self
             .post(
@@ -255,7 +269,12 @@ impl TestApp {
             .unwrap();
     }
 
-    pub async fn end_officer(&self, staff: &Session, officer: &str, body: &Value) -> reqwest::Response {
+    pub async fn end_officer(
+        &self,
+        staff: &Session,
+        officer: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.post(
             &format!("/api/v1/officers/{officer}/end"),
             Some(&staff.access_token),
