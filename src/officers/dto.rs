@@ -140,6 +140,32 @@ pub struct ReasonRequest {
     pub reason: String,
 }
 
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicantField {
+    RealName,
+    Phone,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RevealApplicantRequest {
+    pub field: ApplicantField,
+    /// Why the full value is needed; kept in the audit log.
+    #[validate(length(
+        min = 4,
+        max = 200,
+        message = "请填写查看完整信息的理由（4 到 200 个字）"
+    ))]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevealedApplicantValue {
+    pub field: ApplicantField,
+    pub value: String,
+}
+
 /// An officer on a campaign's roster, as staff see them: masked.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OfficerView {

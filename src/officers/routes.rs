@@ -5,10 +5,11 @@ use uuid::Uuid;
 use super::{
     domain::CampaignStatus,
     dto::{
-        ActivityRequest, ActivityView, ApplicationCounts, ApplicationView, ApplicationsQuery,
-        ApplyRequest, CampaignReport, CampaignRequest, CampaignView, FeedbackQuery,
-        FeedbackRequest, FeedbackView, MyApplicationView, OfficerView, ReasonRequest, ReplyRequest,
-        ReplyStatusDto, ReplyView, SignupView, TermView,
+        ActivityRequest, ActivityView, ApplicantField, ApplicationCounts, ApplicationView,
+        ApplicationsQuery, ApplyRequest, CampaignReport, CampaignRequest, CampaignView,
+        FeedbackQuery, FeedbackRequest, FeedbackView, MyApplicationView, OfficerView,
+        ReasonRequest, ReplyRequest, ReplyStatusDto, ReplyView, RevealApplicantRequest,
+        RevealedApplicantValue, SignupView, TermView,
     },
     service,
 };
@@ -25,12 +26,13 @@ use crate::{
     paths(
         create_campaign, list_campaigns, get_campaign, update_campaign, publish_campaign,
         close_campaign, apply, withdraw, my_applications, list_applications, approve, reject,
-        roster, end_officer, create_activity, list_activities, sign_up, submit_feedback,
+        reveal, roster, end_officer, create_activity, list_activities, sign_up, submit_feedback,
         reply, my_feedback, staff_feedback, report
     ),
     components(schemas(
         CampaignRequest, CampaignView, ApplyRequest, MyApplicationView, TermView,
-        ApplicationView, ReasonRequest, OfficerView, ActivityRequest, ActivityView, SignupView,
+        ApplicationView, ReasonRequest, ApplicantField, RevealApplicantRequest,
+        RevealedApplicantValue, OfficerView, ActivityRequest, ActivityView, SignupView,
         FeedbackRequest, FeedbackView, ReplyRequest, ReplyStatusDto, ReplyView,
         ApplicationCounts, CampaignReport,
         Page<CampaignView>, Page<MyApplicationView>, Page<ApplicationView>, Page<OfficerView>,
@@ -62,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/api/v1/officer-applications/{id}/approve").post(approve))
     .service(web::resource("/api/v1/officer-applications/{id}/reject").post(reject))
+    .service(web::resource("/api/v1/officer-applications/{id}/reveal").post(reveal))
     .service(web::resource("/api/v1/officers/{id}/end").post(end_officer))
     .service(web::resource("/api/v1/officer-activities").post(create_activity))
     .service(web::resource("/api/v1/officer-activities/{id}/signups").post(sign_up))
@@ -310,6 +313,28 @@ async fn reject(
     let body = body.into_inner();
     let view = service::reject(&state, &staff, id.into_inner(), &body.reason).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Shows an applicant's (or officer's) name or phone in full, to reach them; written to the
+/// audit log with the reason.
+#[utoipa::path(post, path = "/api/v1/officer-applications/{id}/reveal", tag = "officers",
+    params(("id" = Uuid, Path)),
+    request_body = RevealApplicantRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RevealedApplicantValue),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`org_unit_forbidden`"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`application_not_found`, `personal_data_absent`"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed`"),
+    ))]
+async fn reveal(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ApiJson<RevealApplicantRequest>,
+) -> ApiResult<HttpResponse> {
+    let v = service::reveal(&state, &staff, id.into_inner(), &body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// A campaign's officers (masked) with their terms; `standing` says who serves now.

@@ -18,10 +18,10 @@ use super::{
         ReplyStatus, accepting_applications, is_overdue, overdue_before, share, term_end,
     },
     dto::{
-        ActivityRequest, ActivityView, ApplicationCounts, ApplicationView, ApplyRequest,
-        CampaignReport, CampaignRequest, CampaignView, FeedbackRequest, FeedbackView,
-        MyApplicationView, OfficerView, ReplyRequest, ReplyStatusDto, ReplyView, SignupView,
-        TermView,
+        ActivityRequest, ActivityView, ApplicantField, ApplicationCounts, ApplicationView,
+        ApplyRequest, CampaignReport, CampaignRequest, CampaignView, FeedbackRequest, FeedbackView,
+        MyApplicationView, OfficerView, ReplyRequest, ReplyStatusDto, ReplyView,
+        RevealApplicantRequest, RevealedApplicantValue, SignupView, TermView,
     },
     repo,
 };
@@ -590,6 +590,40 @@ pub async fn applications(
         |a| a.id,
         |a| application_view(a, &state.data_key),
     ))
+}
+
+/// Shows an applicant's name or phone in full to a reviewer; who, why and when go to the
+/// audit log first.
+pub async fn reveal(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+    req: &RevealApplicantRequest,
+) -> ApiResult<RevealedApplicantValue> {
+    let db = &state.db;
+    let a = repo::find_application(db, id)
+        .await?
+        .ok_or_else(application_not_found)?;
+    campaign_for_staff(db, staff, a.campaign_id).await?;
+    let sealed = match req.field {
+        ApplicantField::RealName => a.real_name_enc,
+        ApplicantField::Phone => a.phone_enc,
+    };
+    let value = open(&state.data_key, &sealed)
+        .ok_or_else(|| ApiError::not_found("personal_data_absent", "该报名者没有留下这项信息"))?;
+    audit::record(
+        db,
+        &Actor::from(staff),
+        Action::PersonalDataRevealed,
+        "officer_application",
+        &id.to_string(),
+        Some(serde_json::json!({ "field": req.field, "reason": req.reason.trim() })),
+    )
+    .await?;
+    Ok(RevealedApplicantValue {
+        field: req.field,
+        value,
+    })
 }
 
 fn decision_notice(c: &officer_campaigns::Model, approved: bool, body: String) -> Notice {

@@ -155,6 +155,42 @@ async fn an_application_goes_from_pending_to_an_officer_serving_a_term() {
     assert_eq!(items(&roster)[0]["real_name"], "李*");
     assert_eq!(items(&roster)[0]["id"], term["officer_id"]);
 
+    // A reviewer sees the phone in full to reach the officer; the audit log keeps why.
+    let reveal = format!("/api/v1/officer-applications/{}/reveal", id_of(&a));
+    let other = app.staff_of("shichahai-officers", "shichahai").await;
+    let res = app
+        .post(
+            &reveal,
+            Some(&other.access_token),
+            &json!({ "field": "phone", "reason": "联系体验员" }),
+        )
+        .await;
+    assert_problem(res, StatusCode::FORBIDDEN, "org_unit_forbidden").await;
+    let res = app
+        .post(
+            &reveal,
+            Some(&staff.access_token),
+            &json!({ "field": "phone", "reason": "联系体验员参加活动" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let revealed: Value = res.json().await.unwrap();
+    assert_eq!(revealed["value"], "13900001111");
+    let admin = app.login_admin().await;
+    let audit = app.get_json("/api/v1/admin/audit?limit=100", &admin).await;
+    let entry = items(&audit)
+        .iter()
+        .find(|e| e["action"] == "personal_data.revealed")
+        .expect("reveal audited");
+    assert_eq!(entry["target_id"], a["id"]);
+    assert!(entry.to_string().contains("联系体验员参加活动"), "{entry}");
+    assert!(
+        items(&audit)
+            .iter()
+            .any(|e| e["action"] == "officer_application.approved"),
+        "{audit}"
+    );
+
     // Closed: out of the residents' list, no more applications.
     let res = app
         .post(
