@@ -16,6 +16,7 @@ pub mod health;
 pub mod idempotency;
 pub mod jobs;
 pub mod notifications;
+pub mod officers;
 pub mod open_days;
 pub mod openapi;
 pub mod org_units;

@@ -57,6 +57,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::surveys::ApiDoc::openapi());
     doc.merge(crate::open_days::ApiDoc::openapi());
     doc.merge(crate::deliberation::ApiDoc::openapi());
+    doc.merge(crate::officers::ApiDoc::openapi());
     doc
 }
 

@@ -17,7 +17,7 @@ use crate::{
     config::{Secret, Settings},
     db, deliberation, extract, health, idempotency,
     jobs::Scheduler,
-    notifications, open_days, openapi, org_units,
+    notifications, officers, open_days, openapi, org_units,
     personal_data::{self, DataKey},
     rate_limit::RateLimits,
     state::AppState,
@@ -173,12 +173,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     surveys::configure(cfg);
     open_days::configure_me(cfg);
     deliberation::configure_me(cfg);
+    officers::configure_me(cfg);
     accounts::configure(cfg);
     org_units::configure(cfg);
     audit::configure(cfg);
     personal_data::configure(cfg);
     open_days::configure(cfg);
     deliberation::configure(cfg);
+    officers::configure(cfg);
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {

@@ -10,6 +10,7 @@ mod m20261127_000004_notifications_jobs;
 mod m20261127_000005_surveys;
 mod m20261127_000010_deliberation;
 mod m20261127_000020_open_days;
+mod m20261127_000030_officers;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_surveys::Migration),
             Box::new(m20261127_000020_open_days::Migration),
             Box::new(m20261127_000010_deliberation::Migration),
+            Box::new(m20261127_000030_officers::Migration),
         ]
     }
 }

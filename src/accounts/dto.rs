@@ -217,6 +217,11 @@ pub struct DataExport {
     pub reservations: Vec<crate::open_days::ReservationView>,
     /// Sign-ups for deliberation meetings, with the name and phone given.
     pub deliberation_signups: Vec<crate::deliberation::dto::SignupExport>,
+    /// Applications to serve as an experience officer, with the name and phone given and
+    /// the term once approved.
+    pub officer_applications: Vec<crate::officers::MyApplicationView>,
+    /// Feedback given as an experience officer, with the answers to it.
+    pub officer_feedback: Vec<crate::officers::FeedbackView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

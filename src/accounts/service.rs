@@ -255,6 +255,8 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
     let survey_responses = crate::surveys::service::my_responses(state, resident_id).await?;
     let reservations = open_days::service::export_of(state, resident_id).await?;
     let deliberation_signups = crate::deliberation::service::export_of(state, resident_id).await?;
+    let (officer_applications, officer_feedback) =
+        crate::officers::service::export_of(state, resident_id).await?;
     Ok(DataExport {
         exported_at: Utc::now(),
         profile: ProfileExport {
@@ -281,6 +283,8 @@ pub async fn data_export(state: &AppState, resident_id: Uuid) -> ApiResult<DataE
         survey_responses,
         reservations,
         deliberation_signups,
+        officer_applications,
+        officer_feedback,
     })
 }
 
@@ -296,6 +300,8 @@ pub async fn delete_account(state: &AppState, who: &Identity) -> ApiResult<()> {
     // Future reservations are cancelled and their seats freed; visitor data is erased.
     open_days::service::erase_resident(&txn, who.id).await?;
     crate::deliberation::service::erase_resident(&txn, who.id).await?;
+    // Pending applications are withdrawn, applicants' data erased, serving terms ended.
+    crate::officers::service::erase_resident(&txn, who.id).await?;
     auth::service::revoke_all_sessions(&txn, who.id).await?;
     txn.commit().await?;
     auth::service::revoke_access_token(state, who).await;

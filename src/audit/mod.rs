@@ -73,6 +73,15 @@ pub enum Action {
     DeliberationSignupsExported,
     OutcomeCreated,
     OutcomeProgressAdded,
+    OfficerCampaignCreated,
+    OfficerCampaignUpdated,
+    OfficerCampaignPublished,
+    OfficerCampaignClosed,
+    OfficerApplicationApproved,
+    OfficerApplicationRejected,
+    OfficerEnded,
+    OfficerActivityCreated,
+    OfficerFeedbackReplied,
 }
 
 impl Action {
@@ -102,6 +111,15 @@ impl Action {
             Self::DeliberationSignupsExported => "deliberation.signups_exported",
             Self::OutcomeCreated => "outcome.created",
             Self::OutcomeProgressAdded => "outcome.progress_added",
+            Self::OfficerCampaignCreated => "officer_campaign.created",
+            Self::OfficerCampaignUpdated => "officer_campaign.updated",
+            Self::OfficerCampaignPublished => "officer_campaign.published",
+            Self::OfficerCampaignClosed => "officer_campaign.closed",
+            Self::OfficerApplicationApproved => "officer_application.approved",
+            Self::OfficerApplicationRejected => "officer_application.rejected",
+            Self::OfficerEnded => "officer.ended",
+            Self::OfficerActivityCreated => "officer_activity.created",
+            Self::OfficerFeedbackReplied => "officer_feedback.replied",
         }
     }
 }

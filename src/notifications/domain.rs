@@ -22,16 +22,22 @@ pub enum NoticeKind {
     BookingReminder,
     /// An open-day booking was cancelled (the open day was called off).
     BookingCancelled,
+    /// Staff answered an experience officer's feedback.
+    FeedbackReply,
+    /// Staff ended an experience officer's term early.
+    OfficerTermEnded,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 6] = [
+    pub const ALL: [NoticeKind; 8] = [
         NoticeKind::Welcome,
         NoticeKind::DeliberationUpdate,
         NoticeKind::BookingConfirmed,
         NoticeKind::ApplicationResult,
         NoticeKind::BookingReminder,
         NoticeKind::BookingCancelled,
+        NoticeKind::FeedbackReply,
+        NoticeKind::OfficerTermEnded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +48,8 @@ impl NoticeKind {
             NoticeKind::ApplicationResult => "application_result",
             NoticeKind::BookingReminder => "booking_reminder",
             NoticeKind::BookingCancelled => "booking_cancelled",
+            NoticeKind::FeedbackReply => "feedback_reply",
+            NoticeKind::OfficerTermEnded => "officer_term_ended",
         }
     }
 
