@@ -15,6 +15,7 @@ use crate::{
     auth::tokens::TokenKeys,
     cache::Cache,
     config::{Secret, Settings},
+    console,
     db, deliberation, extract, health, idempotency,
     jobs::Scheduler,
     notifications, open_days, openapi, org_units,
@@ -179,6 +180,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     personal_data::configure(cfg);
     open_days::configure(cfg);
     deliberation::configure(cfg);
+    console::configure(cfg);
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {

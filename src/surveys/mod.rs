@@ -2,14 +2,18 @@
 //! are aggregated and exported.
 
 pub mod domain;
+pub mod charts;
 mod dto;
 mod export;
 pub mod hot;
 mod repo;
 pub mod results;
-mod routes;
+pub mod routes;
 pub mod service;
 mod stream;
 
-pub use dto::{MyResponse, PublishedSurvey, SurveyStatus};
+pub use dto::{
+    ExportFormat, MyResponse, PublishedSurvey, StaffSurveyView, SurveyBody, SurveyStatus,
+    SurveySummary,
+};
 pub use routes::{ApiDoc, configure};

@@ -1,0 +1,322 @@
+//! Console handlers: read the session, call the features' services, render a page. The rules
+//! (org-unit scoping, publishing checks, check-in) stay in the services.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use maud::Markup;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    session::{self, ConsoleError, ConsoleResult, ConsoleStaff},
+    views::{self, Chart, DeskOutcome},
+};
+use crate::{
+    auth::service as auth_service,
+    deliberation::service as deliberation,
+    error::ApiError,
+    pagination::PageRequest,
+    rate_limit::LoginRateLimit,
+    state::AppState,
+    surveys::{self, ExportFormat, SurveyBody, SurveyStatus, service as survey_service},
+};
+
+fn page(markup: Markup) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(markup.into_string())
+}
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+const LIST_LIMIT: u64 = 100;
+
+fn first_page() -> PageRequest {
+    PageRequest {
+        limit: LIST_LIMIT,
+        after: None,
+    }
+}
+
+pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    // Already signed in: straight to the home page.
+    if let Some(token) = session::cookie_value(&req, session::COOKIE)
+        && crate::auth::identity_from_token(&state, &token).await.is_ok()
+    {
+        return see_other("/console");
+    }
+    page(views::login_page(None, ""))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    _limit: LoginRateLimit,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    match auth_service::staff_login(&state, &form.username, &form.password).await {
+        Ok(tokens) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/console"))
+            .insert_header((
+                header::SET_COOKIE,
+                session::session_cookie(
+                    &tokens.access_token,
+                    tokens.expires_in,
+                    state.settings.is_production(),
+                ),
+            ))
+            .finish(),
+        Err(e) => {
+            let status = e.status();
+            if status.is_server_error() {
+                return actix_web::ResponseError::error_response(&ConsoleError(e));
+            }
+            HttpResponse::build(status)
+                .content_type("text/html; charset=utf-8")
+                .body(views::login_page(Some(e.detail()), form.username.trim()).into_string())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+pub async fn logout(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    form: web::Form<CsrfForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    auth_service::revoke_access_token(&state, &who.identity).await;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/console/login"))
+        .insert_header((header::SET_COOKIE, session::clear_cookie()))
+        .finish())
+}
+
+/// Meetings still ahead that this staff member runs (all of them for administrators).
+async fn upcoming_meetings(
+    state: &AppState,
+    who: &ConsoleStaff,
+) -> ConsoleResult<Vec<crate::deliberation::dto::MeetingView>> {
+    let all = deliberation::list_upcoming(state, None, first_page()).await?;
+    Ok(all
+        .items
+        .into_iter()
+        .filter(|m| who.staff.may_act_in(&m.org_unit))
+        .collect())
+}
+
+pub async fn home(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+    let surveys = survey_service::list_for_staff(&state, &who.staff, first_page()).await?;
+    let open: Vec<_> = surveys
+        .items
+        .into_iter()
+        .filter(|s| s.status == SurveyStatus::Published)
+        .collect();
+    let meetings = upcoming_meetings(&state, &who).await?;
+    Ok(page(views::home(&who.staff, &who.csrf, &open, &meetings)))
+}
+
+pub async fn surveys_list(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let surveys = survey_service::list_for_staff(&state, &who.staff, first_page()).await?;
+    Ok(page(views::surveys_list(
+        &who.staff,
+        &who.csrf,
+        &surveys.items,
+    )))
+}
+
+pub async fn new_survey(who: ConsoleStaff) -> HttpResponse {
+    page(views::editor(&who.staff, &who.csrf, None, &who.staff.org_unit))
+}
+
+pub async fn edit_survey(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    let view = survey_service::get_for_staff(&state, &who.staff, id.into_inner()).await?;
+    Ok(page(views::editor(
+        &who.staff,
+        &who.csrf,
+        Some(&view),
+        &who.staff.org_unit,
+    )))
+}
+
+/// The editor's save: JSON from the editor script, CSRF token in a header. Errors are the
+/// API's problem+json so the script can show each field's message.
+pub async fn create_survey(
+    who: ConsoleStaff,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: crate::extract::ApiJson<SurveyBody>,
+) -> Result<HttpResponse, ApiError> {
+    who.check_csrf_header(&req).map_err(|e| e.0)?;
+    let view = survey_service::create(&state, &who.staff, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+pub async fn save_draft(
+    who: ConsoleStaff,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: crate::extract::ApiJson<SurveyBody>,
+) -> Result<HttpResponse, ApiError> {
+    who.check_csrf_header(&req).map_err(|e| e.0)?;
+    let view =
+        survey_service::update(&state, &who.staff, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+pub async fn publish_survey(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<CsrfForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    let id = id.into_inner();
+    survey_service::publish(&state, &who.staff, id).await?;
+    Ok(see_other(&format!("/console/surveys/{id}")))
+}
+
+pub async fn close_survey(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<CsrfForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    let id = id.into_inner();
+    survey_service::close(&state, &who.staff, id).await?;
+    Ok(see_other(&format!("/console/surveys/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct ResultsParams {
+    group_by: Option<String>,
+}
+
+pub async fn survey_results(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<ResultsParams>,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let group_by = query.group_by.as_deref().filter(|g| !g.is_empty());
+    let view = survey_service::get_for_staff(&state, &who.staff, id).await?;
+    let results = survey_service::results(&state, &who.staff, id, group_by).await?;
+    let charts = results
+        .questions
+        .iter()
+        .map(|q| {
+            let svg = surveys::charts::question_svg(q)
+                .transpose()
+                .map_err(|e| ApiError::internal(anyhow::anyhow!("chart drawing failed: {e}")))?;
+            Ok(Chart {
+                question_id: q.question_id.clone(),
+                svg,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(page(views::results(
+        &who.staff, &who.csrf, &view, &results, &charts, group_by,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct ExportParams {
+    format: ExportFormat,
+}
+
+pub async fn export(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<ExportParams>,
+) -> ConsoleResult<HttpResponse> {
+    Ok(surveys::routes::export_http(&state, &who.staff, id.into_inner(), query.format).await?)
+}
+
+pub async fn meetings(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let list = upcoming_meetings(&state, &who).await?;
+    Ok(page(views::meetings(&who.staff, &who.csrf, &list)))
+}
+
+async fn meeting_title(state: &AppState, who: &ConsoleStaff, id: Uuid) -> ConsoleResult<String> {
+    let detail = deliberation::detail(state, Some(&who.identity), id).await?;
+    who.staff
+        .ensure_org_unit(&detail.meeting.org_unit)
+        .map_err(ConsoleError)?;
+    Ok(detail.meeting.title)
+}
+
+pub async fn desk(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let title = meeting_title(&state, &who, id).await?;
+    Ok(page(views::desk(&who.staff, &who.csrf, id, &title, None)))
+}
+
+#[derive(Deserialize)]
+pub struct DeskForm {
+    csrf: Option<String>,
+    code: String,
+}
+
+/// A code typed or scanned at the door. A refusal (unknown, used, another meeting's code)
+/// is shown on the desk page itself, with the service's status, so staff can try the next one.
+pub async fn desk_check_in(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<DeskForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    let id = id.into_inner();
+    let title = meeting_title(&state, &who, id).await?;
+    let (status, outcome) = match deliberation::check_in(&state, &who.staff, id, &form.code).await
+    {
+        Ok(v) => (
+            actix_web::http::StatusCode::OK,
+            DeskOutcome::CheckedIn { name: v.name },
+        ),
+        Err(e) if e.status().is_client_error() => (
+            e.status(),
+            DeskOutcome::Refused {
+                detail: e.detail().to_owned(),
+                code: e.code().to_owned(),
+            },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(views::desk(&who.staff, &who.csrf, id, &title, Some(&outcome)).into_string()))
+}

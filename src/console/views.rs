@@ -1,0 +1,424 @@
+//! The console's pages, rendered on the server with maud (escaped by default). Interactive
+//! parts (the survey editor and its preview, the camera at the check-in desk) are small ES
+//! modules under `assets/` that enhance these pages.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use uuid::Uuid;
+
+use crate::{
+    auth::CurrentStaff,
+    deliberation::dto::MeetingView,
+    error::ApiError,
+    surveys::{
+        StaffSurveyView, SurveyStatus, SurveySummary,
+        charts::chart_data,
+        results::{QuestionResult, Results},
+    },
+};
+
+fn status_label(s: SurveyStatus) -> &'static str {
+    match s {
+        SurveyStatus::Draft => "草稿",
+        SurveyStatus::Published => "收集中",
+        SurveyStatus::Closed => "已结束",
+    }
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    // Staff read Beijing time.
+    (t + chrono::Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The page frame. `staff` is absent on the login page.
+fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · 参与 工作台" }
+                link rel="stylesheet" href="/console/assets/console.css";
+            }
+            body {
+                a.skip href="#main" { "跳到正文" }
+                header.top {
+                    span.brand { "参与 · 工作台" }
+                    @if let Some((staff, csrf)) = staff {
+                        nav aria-label="主导航" {
+                            a href="/console" { "首页" }
+                            a href="/console/surveys" { "问卷" }
+                            a href="/console/deliberations" { "议事签到" }
+                        }
+                        span.who {
+                            (staff.username) "（"
+                            @if staff.is_admin { "区级管理员" } @else { (staff.org_unit) }
+                            "）"
+                        }
+                        form.inline method="post" action="/console/logout" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button.link type="submit" { "退出" }
+                        }
+                    }
+                }
+                main #main tabindex="-1" {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+pub fn login_page(error: Option<&str>, username: &str) -> Markup {
+    layout(
+        "工作人员登录",
+        None,
+        html! {
+            form.card.narrow method="post" action="/console/login" {
+                @if let Some(e) = error {
+                    p.alert role="alert" #login-error { (e) }
+                }
+                label for="username" { "用户名" }
+                input #username name="username" type="text" autocomplete="username" required
+                    value=(username) autofocus;
+                label for="password" { "密码" }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                button.primary type="submit" { "登录" }
+            }
+        },
+    )
+}
+
+pub fn error_page(e: &ApiError) -> Markup {
+    layout(
+        "无法完成操作",
+        None,
+        html! {
+            div.card {
+                p.alert role="alert" #error-detail { (e.detail()) }
+                @if !e.field_errors().is_empty() {
+                    ul.errors {
+                        @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } }
+                    }
+                }
+                p.muted { "错误代码：" code #error-code { (e.code()) } }
+                p { a href="javascript:history.back()" { "返回上一页" } " · " a href="/console" { "回到首页" } }
+            }
+        },
+    )
+}
+
+pub fn home(
+    staff: &CurrentStaff,
+    csrf: &str,
+    open: &[SurveySummary],
+    meetings: &[MeetingView],
+) -> Markup {
+    layout(
+        "首页",
+        Some((staff, csrf)),
+        html! {
+            div.grid {
+                section.card aria-labelledby="h-open" {
+                    h2 #h-open { "收集中的问卷" }
+                    @if open.is_empty() { p.muted { "暂无收集中的问卷。" } }
+                    ul.plain {
+                        @for s in open {
+                            li {
+                                a href=(format!("/console/surveys/{}/results", s.id)) { (s.title) }
+                                span.badge { (s.response_count.unwrap_or(0)) " 份答卷" }
+                            }
+                        }
+                    }
+                    p { a.button href="/console/surveys/new" { "新建问卷" } }
+                }
+                section.card aria-labelledby="h-meet" {
+                    h2 #h-meet { "即将召开的议事会" }
+                    @if meetings.is_empty() { p.muted { "暂无即将召开的议事会。" } }
+                    ul.plain {
+                        @for m in meetings {
+                            li {
+                                a href=(format!("/console/deliberations/{}/desk", m.id)) { (m.title) }
+                                span.muted { " " (when(m.starts_at)) }
+                                span.badge { "名额 " (m.capacity) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn surveys_list(staff: &CurrentStaff, csrf: &str, surveys: &[SurveySummary]) -> Markup {
+    layout(
+        "问卷",
+        Some((staff, csrf)),
+        html! {
+            p { a.button.primary href="/console/surveys/new" { "新建问卷" } }
+            table.data {
+                caption.sr { "本单位的问卷" }
+                thead { tr { th scope="col" { "标题" } th scope="col" { "单位" } th scope="col" { "状态" }
+                    th scope="col" { "版本" } th scope="col" { "答卷" } th scope="col" { "操作" } } }
+                tbody {
+                    @for s in surveys {
+                        tr {
+                            td { a href=(format!("/console/surveys/{}", s.id)) { (s.title) } }
+                            td { (s.org_unit) }
+                            td { (status_label(s.status)) }
+                            td { @if let Some(v) = s.current_version { "第 " (v) " 版" } @else { "—" } }
+                            td { (s.response_count.unwrap_or(0)) }
+                            td { a href=(format!("/console/surveys/{}/results", s.id)) { "查看结果" } }
+                        }
+                    }
+                }
+            }
+            @if surveys.is_empty() { p.muted { "还没有问卷。" } }
+        },
+    )
+}
+
+fn json_for_script(v: &impl serde::Serialize) -> String {
+    // Inside <script>, "</" would end the element early.
+    serde_json::to_string(v)
+        .unwrap_or_else(|_| "null".into())
+        .replace("</", "<\\/")
+}
+
+pub fn editor(
+    staff: &CurrentStaff,
+    csrf: &str,
+    survey: Option<&StaffSurveyView>,
+    default_org_unit: &str,
+) -> Markup {
+    let title = match survey {
+        Some(s) => format!("编辑问卷：{}", s.draft.title),
+        None => "新建问卷".to_owned(),
+    };
+    let draft = survey.map(|s| json_for_script(&s.draft));
+    let id = survey.map(|s| s.id.to_string()).unwrap_or_default();
+    layout(
+        &title,
+        Some((staff, csrf)),
+        html! {
+            @if let Some(s) = survey {
+                div.card.status-bar {
+                    span #survey-status { "状态：" (status_label(s.status)) }
+                    @if let Some(v) = s.current_version { span { " · 已发布第 " (v) " 版" } }
+                    span { " · " (s.response_count) " 份答卷" }
+                    @if s.has_unpublished_changes && s.current_version.is_some() {
+                        span.badge { "有未发布的修改（发布后成为新版本）" }
+                    }
+                    div.actions {
+                        @if s.status != SurveyStatus::Closed {
+                            form.inline method="post" action=(format!("/console/surveys/{}/publish", s.id)) {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button.primary #publish type="submit" {
+                                    @if s.current_version.is_some() { "发布新版本" } @else { "发布" }
+                                }
+                            }
+                        }
+                        @if s.status == SurveyStatus::Published {
+                            form.inline method="post" action=(format!("/console/surveys/{}/close", s.id)) {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button #close type="submit" { "结束收集" }
+                            }
+                        }
+                        a.button href=(format!("/console/surveys/{}/results", s.id)) { "查看结果" }
+                    }
+                }
+            }
+            div.editor-layout {
+                div #editor data-survey-id=(id) data-csrf=(csrf) data-org-unit=(default_org_unit) {
+                    noscript { p.alert { "问卷编辑器需要启用 JavaScript。" } }
+                }
+                aside.preview-wrap aria-labelledby="h-preview" {
+                    h2 #h-preview { "手机预览" }
+                    p.muted { "按居民看到的样子显示；作答会即时套用显示条件。" }
+                    div.phone #preview role="region" aria-label="手机预览" {}
+                }
+            }
+            script type="application/json" #survey-data {
+                (PreEscaped(draft.unwrap_or_else(|| "null".into())))
+            }
+            script type="module" src="/console/assets/editor.js" {}
+        },
+    )
+}
+
+fn numbers_table(q: &QuestionResult) -> Markup {
+    let Some(data) = chart_data(q) else {
+        return html! {};
+    };
+    html! {
+        table.data.compact {
+            caption.sr { (q.title) "：数据" }
+            thead { tr { th scope="col" { "项" } th scope="col" { "人数" } th scope="col" { "占比" } } }
+            tbody {
+                @for b in &data.bars {
+                    tr {
+                        td { (b.label) }
+                        td.count { (b.count) }
+                        td { @if let Some(s) = b.share { (format!("{:.0}%", s * 100.0)) } @else { "—" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub struct Chart {
+    pub question_id: String,
+    pub svg: Option<String>,
+}
+
+pub fn results(
+    staff: &CurrentStaff,
+    csrf: &str,
+    survey: &StaffSurveyView,
+    results: &Results,
+    charts: &[Chart],
+    group_by: Option<&str>,
+) -> Markup {
+    let groupable: Vec<&QuestionResult> = results
+        .questions
+        .iter()
+        .filter(|q| q.type_ == "single" || q.type_ == "dropdown")
+        .collect();
+    layout(
+        &format!("问卷结果：{}", survey.draft.title),
+        Some((staff, csrf)),
+        html! {
+            div.card.status-bar {
+                span { "状态：" (status_label(survey.status)) }
+                span { " · 共 " strong #response-count { (results.response_count) } " 份答卷" }
+                div.actions {
+                    a.button href=(format!("/console/surveys/{}/export?format=csv", survey.id)) { "导出 CSV" }
+                    a.button href=(format!("/console/surveys/{}/export?format=xlsx", survey.id)) { "导出 Excel" }
+                    a.button href=(format!("/console/surveys/{}", survey.id)) { "编辑问卷" }
+                }
+            }
+            @for (q, chart) in results.questions.iter().zip(charts) {
+                section.card.question-result data-question=(q.question_id) aria-labelledby=(format!("h-{}", q.question_id)) {
+                    h2 id=(format!("h-{}", q.question_id)) { (q.title) }
+                    p.muted { (q.answered) " 人作答"
+                        @if let Some(t) = q.text_count { " · " (t) " 条文字回答" }
+                        @if let Some(o) = q.other_texts { " · " (o) " 条「其他」说明" } }
+                    @if let Some(svg) = &chart.svg {
+                        figure.chart role="img" aria-label=(format!("{}的图表", q.title)) {
+                            (PreEscaped(svg))
+                        }
+                        details { summary { "查看数据表" } (numbers_table(q)) }
+                        p.muted { "图表地址：" code { (format!("/api/v1/surveys/{}/results/charts/{}.svg", survey.id, chart.question_id)) } }
+                    }
+                }
+            }
+            section.card aria-labelledby="h-cross" {
+                h2 #h-cross { "交叉分析" }
+                form.inline method="get" {
+                    label for="group_by" { "分组依据" }
+                    select #group_by name="group_by" {
+                        option value="" { "不分组" }
+                        option value="sub_district" selected[group_by == Some("sub_district")] { "街道" }
+                        @for q in &groupable {
+                            option value=(q.question_id) selected[group_by == Some(q.question_id.as_str())] { (q.title) }
+                        }
+                    }
+                    button type="submit" { "分析" }
+                }
+                @if !results.groups.is_empty() {
+                    @for q in results.questions.iter().filter(|q| q.options.is_some()) {
+                        table.data.crosstab {
+                            caption { (q.title) }
+                            thead { tr {
+                                th scope="col" { "选项" }
+                                @for g in &results.groups { th scope="col" { (g.label) "（" (g.response_count) "）" } }
+                            } }
+                            tbody {
+                                @for o in q.options.iter().flatten() {
+                                    tr {
+                                        th scope="row" { (o.label) }
+                                        @for g in &results.groups {
+                                            td { (g.questions.iter().find(|x| x.question_id == q.question_id)
+                                                .and_then(|x| x.options.as_ref())
+                                                .and_then(|os| os.iter().find(|x| x.option_id == o.option_id))
+                                                .map(|x| x.count).unwrap_or(0)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } @else if group_by.is_some_and(|g| !g.is_empty()) {
+                    p.muted { "暂无可分组的答卷。" }
+                }
+            }
+        },
+    )
+}
+
+pub fn meetings(staff: &CurrentStaff, csrf: &str, meetings: &[MeetingView]) -> Markup {
+    layout(
+        "议事签到",
+        Some((staff, csrf)),
+        html! {
+            table.data {
+                caption.sr { "即将召开的议事会" }
+                thead { tr { th scope="col" { "议事会" } th scope="col" { "时间" } th scope="col" { "地点" } th scope="col" { "操作" } } }
+                tbody {
+                    @for m in meetings {
+                        tr {
+                            td { (m.title) }
+                            td { (when(m.starts_at)) }
+                            td { (m.location) }
+                            td { a href=(format!("/console/deliberations/{}/desk", m.id)) { "签到台" } }
+                        }
+                    }
+                }
+            }
+            @if meetings.is_empty() { p.muted { "暂无即将召开的议事会。" } }
+        },
+    )
+}
+
+/// What the desk says after a code was entered.
+pub enum DeskOutcome {
+    CheckedIn { name: String },
+    Refused { detail: String, code: String },
+}
+
+pub fn desk(
+    staff: &CurrentStaff,
+    csrf: &str,
+    meeting_id: Uuid,
+    title: &str,
+    outcome: Option<&DeskOutcome>,
+) -> Markup {
+    layout(
+        &format!("签到台：{title}"),
+        Some((staff, csrf)),
+        html! {
+            div #desk-result aria-live="polite" {
+                @match outcome {
+                    Some(DeskOutcome::CheckedIn { name }) => p.ok role="status" { "签到成功：" (name) },
+                    Some(DeskOutcome::Refused { detail, code }) => p.alert role="alert" data-code=(code) { "未能签到：" (detail) },
+                    None => {},
+                }
+            }
+            form.card.narrow #desk-form method="post" action=(format!("/console/deliberations/{meeting_id}/desk")) {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="code" { "签到码或二维码内容" }
+                input #code name="code" type="text" autocomplete="off" required autofocus
+                    aria-describedby="code-hint";
+                p.muted #code-hint { "输入居民出示的 8 位签到码，或扫描二维码。" }
+                button.primary type="submit" { "签到" }
+                button #scan type="button" hidden { "用摄像头扫码" }
+                video #camera hidden muted playsinline aria-label="摄像头画面" {}
+            }
+            script type="module" src="/console/assets/desk.js" {}
+        },
+    )
+}
