@@ -281,11 +281,11 @@ function typeFields(q) {
       break;
     }
     case 'number':
-      parts.push(el('div', { class: 'row3' }, field('最小值', q, 'min', 'number'), field('最大值', q, 'max', 'number'),
+      parts.push(el('div', { class: 'row3' }, field('最小值', q, 'min', 'number', { class: 'q-min' }), field('最大值', q, 'max', 'number'),
         field('步长', q, 'step', 'number', { min: 0 })), field('只收整数', q, 'integer', 'check'));
       break;
     case 'scale':
-      parts.push(field('NPS 推荐度（0 到 10 分）', q, 'nps', 'check', { onchange: () => {
+      parts.push(field('NPS 推荐度（0 到 10 分）', q, 'nps', 'check', { class: 'q-nps', onchange: () => {
         if (q.nps) { q.min = 0; q.max = 10; }
         render();
       } }));
@@ -484,13 +484,14 @@ function previewInput(q) {
 }
 
 function buildPreview() {
-  preview.replaceChildren(el('h3', {}, body.title || '（未命名问卷）'),
+  const parts = [el('h3', {}, body.title || '（未命名问卷）'),
     body.description ? el('p', { class: 'muted' }, body.description) : null,
     allQuestions().map((q) => el('div', { class: 'pq', 'data-pq': q.id },
       q.type === 'note' ? el('p', {}, q.title)
         : el('div', { class: 'pq-title' }, q.title || '（无标题）', q.required ? el('span', { class: 'req' }, ' *') : null),
       q.description ? el('div', { class: 'muted' }, q.description) : null,
-      previewInput(q))));
+      previewInput(q)))];
+  preview.replaceChildren(...parts.flat().filter(Boolean));
   applyVisibility();
 }
 
