@@ -301,6 +301,7 @@ impl Browser {
 
     /// Full-page screenshot: the window is grown to the document's height first.
     pub async fn screenshot_page(&self, name: &str, width: u32) {
+        self.execute("window.scrollTo(0, 0);", json!([])).await;
         let h = self
             .execute("return document.documentElement.scrollHeight;", json!([]))
             .await
