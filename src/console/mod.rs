@@ -56,6 +56,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/surveys/{id}/results").get(routes::survey_results))
             .service(web::resource("/surveys/{id}/export").get(routes::export))
             .service(web::resource("/deliberations").get(routes::meetings))
+            .service(web::resource("/open-days").get(routes::open_days))
+            .service(
+                web::resource("/open-days/{id}/desk")
+                    .get(routes::open_day_desk)
+                    .post(routes::open_day_check_in),
+            )
+            .service(web::resource("/admin").get(routes::admin))
             .service(
                 web::resource("/deliberations/{id}/desk")
                     .get(routes::desk)

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     auth::service as auth_service,
     deliberation::service as deliberation,
+    open_days::service as open_days_service,
     error::ApiError,
     pagination::PageRequest,
     rate_limit::LoginRateLimit,
@@ -280,7 +281,20 @@ pub async fn desk(
 ) -> ConsoleResult<HttpResponse> {
     let id = id.into_inner();
     let title = meeting_title(&state, &who, id).await?;
-    Ok(page(views::desk(&who.staff, &who.csrf, id, &title, None)))
+    let below = meeting_signups(&state, &who, id).await?;
+    Ok(page(views::desk(
+        &who.staff,
+        &who.csrf,
+        &format!("/console/deliberations/{id}/desk"),
+        &title,
+        None,
+        below,
+    )))
+}
+
+async fn meeting_signups(state: &AppState, who: &ConsoleStaff, id: Uuid) -> ConsoleResult<Markup> {
+    let list = deliberation::staff_signups(state, &who.staff, id, None, first_page()).await?;
+    Ok(views::signups(&list.items))
 }
 
 #[derive(Deserialize)]
@@ -289,8 +303,35 @@ pub struct DeskForm {
     code: String,
 }
 
-/// A code typed or scanned at the door. A refusal (unknown, used, another meeting's code)
-/// is shown on the desk page itself, with the service's status, so staff can try the next one.
+/// Answers the desk page after a code: a refusal (unknown, used, another event's code) is
+/// shown on the page itself, with the service's status, so staff can take the next one.
+fn desk_answer<T>(
+    result: Result<T, ApiError>,
+    name: impl FnOnce(T) -> String,
+) -> ConsoleResult<(actix_web::http::StatusCode, DeskOutcome)> {
+    match result {
+        Ok(v) => Ok((
+            actix_web::http::StatusCode::OK,
+            DeskOutcome::CheckedIn { name: name(v) },
+        )),
+        Err(e) if e.status().is_client_error() => Ok((
+            e.status(),
+            DeskOutcome::Refused {
+                detail: e.detail().to_owned(),
+                code: e.code().to_owned(),
+            },
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn desk_page(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(markup.into_string())
+}
+
 pub async fn desk_check_in(
     who: ConsoleStaff,
     state: web::Data<AppState>,
@@ -300,23 +341,95 @@ pub async fn desk_check_in(
     who.check_csrf(form.csrf.as_deref())?;
     let id = id.into_inner();
     let title = meeting_title(&state, &who, id).await?;
-    let (status, outcome) = match deliberation::check_in(&state, &who.staff, id, &form.code).await
-    {
-        Ok(v) => (
-            actix_web::http::StatusCode::OK,
-            DeskOutcome::CheckedIn { name: v.name },
+    let (status, outcome) = desk_answer(
+        deliberation::check_in(&state, &who.staff, id, &form.code).await,
+        |v| v.name,
+    )?;
+    let below = meeting_signups(&state, &who, id).await?;
+    Ok(desk_page(
+        status,
+        views::desk(
+            &who.staff,
+            &who.csrf,
+            &format!("/console/deliberations/{id}/desk"),
+            &title,
+            Some(&outcome),
+            below,
         ),
-        Err(e) if e.status().is_client_error() => (
-            e.status(),
-            DeskOutcome::Refused {
-                detail: e.detail().to_owned(),
-                code: e.code().to_owned(),
-            },
-        ),
-        Err(e) => return Err(e.into()),
+    ))
+}
+
+pub async fn open_days(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+    let all = open_days_service::list(&state.db, first_page()).await?;
+    let mine: Vec<_> = all
+        .items
+        .into_iter()
+        .filter(|d| who.staff.may_act_in(&d.org_unit))
+        .collect();
+    Ok(page(views::open_days(&who.staff, &who.csrf, &mine)))
+}
+
+async fn open_day_desk_page(
+    state: &AppState,
+    who: &ConsoleStaff,
+    id: Uuid,
+    outcome: Option<(actix_web::http::StatusCode, DeskOutcome)>,
+) -> ConsoleResult<HttpResponse> {
+    // The figures come from the service, which also refuses another unit's open day.
+    let stats = open_days_service::stats(state, &who.staff, id).await?;
+    let detail = open_days_service::detail(state, id, Some(&who.staff)).await?;
+    let (status, outcome) = match outcome {
+        Some((s, o)) => (s, Some(o)),
+        None => (actix_web::http::StatusCode::OK, None),
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(views::desk(&who.staff, &who.csrf, id, &title, Some(&outcome)).into_string()))
+    Ok(desk_page(
+        status,
+        views::desk(
+            &who.staff,
+            &who.csrf,
+            &format!("/console/open-days/{id}/desk"),
+            &detail.title,
+            outcome.as_ref(),
+            views::open_day_stats(&stats),
+        ),
+    ))
+}
+
+pub async fn open_day_desk(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    open_day_desk_page(&state, &who, id.into_inner(), None).await
+}
+
+pub async fn open_day_check_in(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<DeskForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    let id = id.into_inner();
+    let answer = desk_answer(
+        open_days_service::check_in(&state, &who.staff, id, &form.code).await,
+        |v| format!("{}（{} 人）", v.visitor_name, v.party_size),
+    )?;
+    open_day_desk_page(&state, &who, id, Some(answer)).await
+}
+
+pub async fn admin(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+    if !who.staff.is_admin {
+        return Err(ApiError::forbidden("admin_only", "此功能仅限区级管理员使用").into());
+    }
+    let accounts = crate::accounts::service::list_staff(&state.db, first_page()).await?;
+    let units = crate::org_units::service::list(&state.db).await?;
+    let audit = crate::audit::recent(&state.db, 100).await?;
+    Ok(page(views::admin(
+        &who.staff,
+        &who.csrf,
+        &accounts.items,
+        &units,
+        &audit,
+    )))
 }

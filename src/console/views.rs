@@ -3,11 +3,14 @@
 //! modules under `assets/` that enhance these pages.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use uuid::Uuid;
 
 use crate::{
+    accounts::StaffView,
+    audit::AuditEntryView,
     auth::CurrentStaff,
-    deliberation::dto::MeetingView,
+    deliberation::dto::{MeetingView, StaffSignupView},
+    open_days::{OpenDayStats, OpenDayView},
+    org_units::OrgUnitView,
     error::ApiError,
     surveys::{
         StaffSurveyView, SurveyStatus, SurveySummary,
@@ -51,6 +54,8 @@ fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Ma
                             a href="/console" { "首页" }
                             a href="/console/surveys" { "问卷" }
                             a href="/console/deliberations" { "议事签到" }
+                            a href="/console/open-days" { "开放日" }
+                            @if staff.is_admin { a href="/console/admin" { "系统管理" } }
                         }
                         span.who {
                             (staff.username) "（"
@@ -390,12 +395,15 @@ pub enum DeskOutcome {
     Refused { detail: String, code: String },
 }
 
+/// The check-in desk, for a meeting or an open day: `post_to` takes the code; `below` is the
+/// list of who is expected (masked) or the slots' figures.
 pub fn desk(
     staff: &CurrentStaff,
     csrf: &str,
-    meeting_id: Uuid,
+    post_to: &str,
     title: &str,
     outcome: Option<&DeskOutcome>,
+    below: Markup,
 ) -> Markup {
     layout(
         &format!("签到台：{title}"),
@@ -408,7 +416,7 @@ pub fn desk(
                     None => {},
                 }
             }
-            form.card.narrow #desk-form method="post" action=(format!("/console/deliberations/{meeting_id}/desk")) {
+            form.card.narrow #desk-form method="post" action=(post_to) {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="code" { "签到码或二维码内容" }
                 input #code name="code" type="text" autocomplete="off" required autofocus
@@ -418,7 +426,143 @@ pub fn desk(
                 button #scan type="button" hidden { "用摄像头扫码" }
                 video #camera hidden muted playsinline aria-label="摄像头画面" {}
             }
+            (below)
             script type="module" src="/console/assets/desk.js" {}
+        },
+    )
+}
+
+fn signup_status(s: &str) -> &'static str {
+    match s {
+        "confirmed" => "已确认",
+        "waitlisted" => "候补",
+        "cancelled" => "已取消",
+        "checked_in" => "已签到",
+        _ => "其他",
+    }
+}
+
+/// Who signed up for a meeting, masked as the API shows staff.
+pub fn signups(list: &[StaffSignupView]) -> Markup {
+    html! {
+        section.card aria-labelledby="h-signups" {
+            h2 #h-signups { "报名与候补名单" }
+            p.muted { "姓名和电话已脱敏；查看完整信息请在接口中申请并留痕。" }
+            table.data #signups {
+                thead { tr { th scope="col" { "姓名" } th scope="col" { "电话" } th scope="col" { "社区" }
+                    th scope="col" { "状态" } th scope="col" { "签到时间" } } }
+                tbody {
+                    @for s in list {
+                        tr {
+                            td { (s.name) } td { (s.phone) } td { (s.community.as_deref().unwrap_or("—")) }
+                            td { @if s.checked_in_at.is_some() { "已签到" } @else { (signup_status(&s.status)) } }
+                            td { @if let Some(t) = s.checked_in_at { (when(t)) } @else { "—" } }
+                        }
+                    }
+                }
+            }
+            @if list.is_empty() { p.muted { "还没有人报名。" } }
+        }
+    }
+}
+
+/// Seats taken, check-ins and no-shows per slot of an open day.
+pub fn open_day_stats(stats: &OpenDayStats) -> Markup {
+    html! {
+        section.card aria-labelledby="h-stats" {
+            h2 #h-stats { "各场次预约与到场" }
+            table.data #slot-stats {
+                thead { tr { th scope="col" { "场次" } th scope="col" { "名额" } th scope="col" { "已约" }
+                    th scope="col" { "已签到" } th scope="col" { "未到场" } th scope="col" { "候补" } th scope="col" { "使用率" } } }
+                tbody {
+                    @for s in &stats.slots {
+                        tr {
+                            td { (when(s.starts_at)) } td { (s.capacity) } td { (s.taken) } td.checked-in { (s.checked_in) }
+                            td { (s.no_show) } td { (s.waitlisted) } td { (format!("{:.0}%", s.utilisation * 100.0)) }
+                        }
+                    }
+                }
+            }
+            p { "爽约率："
+                @if let Some(r) = stats.no_show_rate { (format!("{:.0}%", r * 100.0)) } @else { "场次结束后统计" } }
+        }
+    }
+}
+
+pub fn open_days(staff: &CurrentStaff, csrf: &str, days: &[OpenDayView]) -> Markup {
+    layout(
+        "开放日签到",
+        Some((staff, csrf)),
+        html! {
+            table.data {
+                caption.sr { "即将举办的开放日" }
+                thead { tr { th scope="col" { "开放日" } th scope="col" { "地点" } th scope="col" { "场次" } th scope="col" { "剩余名额" } th scope="col" { "操作" } } }
+                tbody {
+                    @for d in days {
+                        tr {
+                            td { (d.title) }
+                            td { (d.location) }
+                            td { (d.slots.len()) }
+                            td { (d.slots.iter().map(|s| i64::from(s.seats_left)).sum::<i64>()) }
+                            td { a href=(format!("/console/open-days/{}/desk", d.id)) { "签到台与统计" } }
+                        }
+                    }
+                }
+            }
+            @if days.is_empty() { p.muted { "暂无即将举办的开放日。" } }
+        },
+    )
+}
+
+pub fn admin(
+    staff: &CurrentStaff,
+    csrf: &str,
+    accounts: &[StaffView],
+    units: &[OrgUnitView],
+    audit: &[AuditEntryView],
+) -> Markup {
+    layout(
+        "系统管理",
+        Some((staff, csrf)),
+        html! {
+            section.card aria-labelledby="h-staff" {
+                h2 #h-staff { "工作人员账号" }
+                table.data #staff-accounts {
+                    thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "状态" } th scope="col" { "创建时间" } } }
+                    tbody {
+                        @for a in accounts {
+                            tr {
+                                td { (a.username) }
+                                td { @if serde_json::to_value(a.role).ok().and_then(|v| v.as_str().map(|r| r == "admin")).unwrap_or(false) { "区级管理员" } @else { "工作人员" } }
+                                td { (a.org_unit) }
+                                td { @if a.disabled { "已停用" } @else if a.locked_until.is_some() { "暂时锁定" } @else { "正常" } }
+                                td { (when(a.created_at)) }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="h-units" {
+                h2 #h-units { "单位" }
+                table.data {
+                    thead { tr { th scope="col" { "代码" } th scope="col" { "名称" } } }
+                    tbody { @for u in units { tr { td { code { (u.code) } } td { (u.name) } } } }
+                }
+            }
+            section.card aria-labelledby="h-audit" {
+                h2 #h-audit { "操作日志（最近 100 条）" }
+                table.data #audit-log {
+                    thead { tr { th scope="col" { "时间" } th scope="col" { "操作人" } th scope="col" { "单位" } th scope="col" { "操作" } th scope="col" { "对象" } } }
+                    tbody {
+                        @for e in audit {
+                            tr {
+                                td { (when(e.at)) } td { (e.actor_name) } td { (e.actor_org_unit) }
+                                td { code { (e.action) } } td { (e.target_type) " " code { (e.target_id) } }
+                            }
+                        }
+                    }
+                }
+            }
         },
     )
 }
