@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use crate::{
     browser::Browser,
     deliberation::{meeting_body, published_meeting, signed_up},
-    helpers::{STAFF_PASSWORD, TestApp, spawn_app},
+    helpers::{ADMIN_PASSWORD, ADMIN_USERNAME, STAFF_PASSWORD, TestApp, spawn_app},
+    open_days_support::slot,
 };
 
 async fn sign_in(browser: &Browser, app: &TestApp, username: &str, password: &str) {
@@ -293,4 +294,53 @@ async fn the_check_in_desk_takes_a_valid_code_once() {
         .await
         .unwrap();
     assert_eq!(attendance["checked_in"], 1, "{attendance}");
+}
+
+#[tokio::test]
+async fn the_open_day_desk_counts_the_visitor_and_administrators_read_the_audit_log() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    // The slot is under way, so its visitors may check in.
+    let event = app.open_day(&staff, vec![slot(-10, 60, 10)]).await;
+    let id = event["id"].as_str().unwrap().to_owned();
+    let resident = app.login_resident("o-visitor").await;
+    let booking = app.booked(&resident, &event, 0, 2).await;
+    let code = booking["verification_code"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "xinjiekou-staff", STAFF_PASSWORD).await;
+    browser.wait_for_url(|u| u.ends_with("/console")).await;
+    browser.goto(&app.url("/console/open-days")).await;
+    browser
+        .click(&format!("a[href=\"/console/open-days/{id}/desk\"]"))
+        .await;
+    browser.type_into("#code", &code).await;
+    browser.click("#desk-form button[type=submit]").await;
+    assert_eq!(
+        browser.text("#desk-result .ok").await,
+        "签到成功：张*（2 人）"
+    );
+    assert_eq!(browser.text("#slot-stats td.checked-in").await, "2");
+    browser.screenshot("open-day-desk").await;
+    browser.type_into("#code", &code).await;
+    browser.click("#desk-form button[type=submit]").await;
+    assert!(
+        browser
+            .text("#desk-result .alert")
+            .await
+            .starts_with("未能签到")
+    );
+
+    // Staff have no admin page; the administrator sees accounts and the audit log.
+    browser.goto(&app.url("/console/admin")).await;
+    assert_eq!(browser.text("#error-code").await, "admin_only");
+    browser.goto(&app.url("/console")).await;
+    browser.click("header form button").await;
+    browser.wait_for_url(|u| u.ends_with("/console/login")).await;
+    sign_in(&browser, &app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    browser.wait_for_url(|u| u.ends_with("/console")).await;
+    browser.goto(&app.url("/console/admin")).await;
+    assert!(browser.text("#staff-accounts").await.contains("xinjiekou-staff"));
+    assert!(browser.text("#audit-log").await.contains("staff.created"));
+    browser.screenshot_page("admin", 1280).await;
 }
