@@ -145,7 +145,10 @@ pub async fn identity_from_token(state: &AppState, token: &str) -> Result<Identi
 }
 
 /// The staff member behind an identity: refused for residents and disabled accounts.
-pub async fn staff_of_identity(state: &AppState, identity: Identity) -> Result<CurrentStaff, ApiError> {
+pub async fn staff_of_identity(
+    state: &AppState,
+    identity: Identity,
+) -> Result<CurrentStaff, ApiError> {
     if identity.role == Role::Resident {
         return Err(ApiError::forbidden("staff_only", "此功能仅供工作人员使用"));
     }

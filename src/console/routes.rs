@@ -13,8 +13,8 @@ use super::{
 use crate::{
     auth::service as auth_service,
     deliberation::service as deliberation,
-    open_days::service as open_days_service,
     error::ApiError,
+    open_days::service as open_days_service,
     pagination::PageRequest,
     rate_limit::LoginRateLimit,
     state::AppState,
@@ -46,7 +46,9 @@ fn first_page() -> PageRequest {
 pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     // Already signed in: straight to the home page.
     if let Some(token) = session::cookie_value(&req, session::COOKIE)
-        && crate::auth::identity_from_token(&state, &token).await.is_ok()
+        && crate::auth::identity_from_token(&state, &token)
+            .await
+            .is_ok()
     {
         return see_other("/console");
     }
@@ -144,7 +146,12 @@ pub async fn surveys_list(
 }
 
 pub async fn new_survey(who: ConsoleStaff) -> HttpResponse {
-    page(views::editor(&who.staff, &who.csrf, None, &who.staff.org_unit))
+    page(views::editor(
+        &who.staff,
+        &who.csrf,
+        None,
+        &who.staff.org_unit,
+    ))
 }
 
 pub async fn edit_survey(
@@ -359,7 +366,10 @@ pub async fn desk_check_in(
     ))
 }
 
-pub async fn open_days(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+pub async fn open_days(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
     let all = open_days_service::list(&state.db, first_page()).await?;
     let mine: Vec<_> = all
         .items

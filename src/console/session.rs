@@ -130,11 +130,7 @@ impl ConsoleStaff {
 
     /// The CSRF token sent by the console's scripts in a header.
     pub fn check_csrf_header(&self, req: &HttpRequest) -> Result<(), ConsoleError> {
-        self.check_csrf(
-            req.headers()
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok()),
-        )
+        self.check_csrf(req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
     }
 }
 
@@ -153,8 +149,7 @@ impl FromRequest for ConsoleStaff {
         let token = cookie_value(req, COOKIE);
         Box::pin(async move {
             let state = state?;
-            let token =
-                token.ok_or_else(|| ApiError::unauthorized("token_missing", "请先登录"))?;
+            let token = token.ok_or_else(|| ApiError::unauthorized("token_missing", "请先登录"))?;
             let identity = identity_from_token(&state, &token).await?;
             let staff = staff_of_identity(&state, identity.clone())
                 .await

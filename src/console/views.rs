@@ -9,9 +9,9 @@ use crate::{
     audit::AuditEntryView,
     auth::CurrentStaff,
     deliberation::dto::{MeetingView, StaffSignupView},
+    error::ApiError,
     open_days::{OpenDayStats, OpenDayView},
     org_units::OrgUnitView,
-    error::ApiError,
     surveys::{
         StaffSurveyView, SurveyStatus, SurveySummary,
         charts::chart_data,

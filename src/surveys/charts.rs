@@ -94,7 +94,12 @@ pub fn chart_data(q: &QuestionResult) -> Option<ChartData> {
         });
     }
     if let Some(stats) = &q.stats {
-        let total = stats.distribution.iter().map(|d| d.count).sum::<i64>().max(1) as f64;
+        let total = stats
+            .distribution
+            .iter()
+            .map(|d| d.count)
+            .sum::<i64>()
+            .max(1) as f64;
         return Some(ChartData {
             headline: format!(
                 "平均 {} · 中位数 {} · {answered}",
@@ -172,8 +177,12 @@ fn render(data: &ChartData) -> Result<String, String> {
         let max = data.bars.iter().map(|b| b.count).max().unwrap_or(0).max(1);
         for (i, bar) in data.bars.iter().enumerate() {
             let y = TOP + ROW * i32::try_from(i).unwrap_or(0);
-            root.draw(&Text::new(shorten(&bar.label, 14), (8, y + 6), font(14, INK)))
-                .map_err(err)?;
+            root.draw(&Text::new(
+                shorten(&bar.label, 14),
+                (8, y + 6),
+                font(14, INK),
+            ))
+            .map_err(err)?;
             let len = i32::try_from(i64::from(BAR_MAX) * bar.count / max).unwrap_or(BAR_MAX);
             if len > 0 {
                 root.draw(&Rectangle::new(
@@ -186,8 +195,12 @@ fn render(data: &ChartData) -> Result<String, String> {
                 Some(s) => format!("{} ({:.0}%)", bar.count, s * 100.0),
                 None => bar.count.to_string(),
             };
-            root.draw(&Text::new(value, (LABEL_W + len + 8, y + 6), font(14, MUTED)))
-                .map_err(err)?;
+            root.draw(&Text::new(
+                value,
+                (LABEL_W + len + 8, y + 6),
+                font(14, MUTED),
+            ))
+            .map_err(err)?;
         }
         root.present().map_err(err)?;
     }
@@ -234,7 +247,11 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.contains("3 (60%)") && svg.contains("2 (40%)"), "{svg}");
         assert!(svg.contains("满意 &lt;很&gt;"), "{svg}");
-        assert_eq!(svg.matches("<rect").count(), 3, "background and two bars: {svg}");
+        assert_eq!(
+            svg.matches("<rect").count(),
+            3,
+            "background and two bars: {svg}"
+        );
     }
 
     #[test]

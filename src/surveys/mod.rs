@@ -1,8 +1,8 @@
 //! Surveys (问卷): staff build questionnaires, residents answer them on their phones, results
 //! are aggregated and exported.
 
-pub mod domain;
 pub mod charts;
+pub mod domain;
 mod dto;
 mod export;
 pub mod hot;

@@ -55,9 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(list_responses),
             )
             .service(web::resource("/{id}/results").get(survey_results))
-            .service(
-                web::resource("/{id}/results/charts/{question_id}.svg").get(results_chart),
-            )
+            .service(web::resource("/{id}/results/charts/{question_id}.svg").get(results_chart))
             .service(web::resource("/{id}/export").get(export_responses)),
     )
     .service(web::resource("/api/v1/me/responses").get(my_responses));

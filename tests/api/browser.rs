@@ -174,7 +174,12 @@ impl Browser {
                 )
                 .await
             {
-                return Element(v[ELEMENT_KEY].as_str().unwrap_or_else(|| panic!("{v}")).to_owned());
+                return Element(
+                    v[ELEMENT_KEY]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{v}"))
+                        .to_owned(),
+                );
             }
             assert!(started.elapsed() < WAIT, "no element matches {css}");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -233,16 +238,21 @@ impl Browser {
 
     /// Picks the option whose value is `value` in the select matching `css`.
     pub async fn select(&self, css: &str, value: &str) {
-        self.click(&format!("{css} option[value=\"{value}\"]")).await;
+        self.click(&format!("{css} option[value=\"{value}\"]"))
+            .await;
     }
 
     pub async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{}/text", e.0), None)
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{}/text", e.0),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
     }
 
     pub async fn is_displayed(&self, css: &str) -> bool {

@@ -24,9 +24,7 @@ async fn add_question(browser: &Browser, qid: &str, kind: &str, title: &str) -> 
     browser.select("#add-type", kind).await;
     browser.click("#add-question").await;
     let card = format!(".qcard[data-qid=\"{qid}\"]");
-    browser
-        .type_into(&format!("{card} .q-title"), title)
-        .await;
+    browser.type_into(&format!("{card} .q-title"), title).await;
     card
 }
 
@@ -48,17 +46,18 @@ async fn staff_build_a_survey_with_a_condition_publish_it_and_read_the_charts() 
 
     // Not signed in: the console sends the browser to its login page.
     browser.goto(&app.url("/console/surveys")).await;
-    browser.wait_for_url(|u| u.ends_with("/console/login")).await;
+    browser
+        .wait_for_url(|u| u.ends_with("/console/login"))
+        .await;
     browser.screenshot("login").await;
 
     // A wrong password is refused on the page, and nobody is signed in.
     sign_in(&browser, &app, "shi.gong", "not-the-password").await;
-    assert_eq!(
-        browser.text("#login-error").await,
-        "用户名或密码不正确"
-    );
+    assert_eq!(browser.text("#login-error").await, "用户名或密码不正确");
     browser.goto(&app.url("/console")).await;
-    browser.wait_for_url(|u| u.ends_with("/console/login")).await;
+    browser
+        .wait_for_url(|u| u.ends_with("/console/login"))
+        .await;
 
     sign_in(&browser, &app, "shi.gong", STAFF_PASSWORD).await;
     browser.wait_for_url(|u| u.ends_with("/console")).await;
@@ -158,7 +157,10 @@ async fn staff_build_a_survey_with_a_condition_publish_it_and_read_the_charts() 
         )
         .await;
     let q1_chart = q1_chart.as_str().unwrap();
-    assert!(q1_chart.contains("满意") && q1_chart.contains("3 (60%)"), "{q1_chart}");
+    assert!(
+        q1_chart.contains("满意") && q1_chart.contains("3 (60%)"),
+        "{q1_chart}"
+    );
     assert!(q1_chart.contains("2 (40%)"), "{q1_chart}");
     let nps = browser
         .execute(
@@ -194,7 +196,9 @@ async fn staff_build_a_survey_with_a_condition_publish_it_and_read_the_charts() 
     assert!(res.text().await.unwrap().contains("3 (60%)"));
 
     // A form sent without its CSRF token is refused and changes nothing.
-    browser.goto(&app.url(&format!("/console/surveys/{id}"))).await;
+    browser
+        .goto(&app.url(&format!("/console/surveys/{id}")))
+        .await;
     browser
         .execute(
             "const f = document.getElementById('close').form; \
@@ -237,7 +241,9 @@ async fn staff_build_a_survey_with_a_condition_publish_it_and_read_the_charts() 
     browser.screenshot("survey-list").await;
 
     // The editor on a tablet.
-    browser.goto(&app.url(&format!("/console/surveys/{id}"))).await;
+    browser
+        .goto(&app.url(&format!("/console/surveys/{id}")))
+        .await;
     browser.find("#save").await;
     browser.set_window(820, 1180).await;
     browser.screenshot("survey-editor-tablet").await;
@@ -263,7 +269,9 @@ async fn the_check_in_desk_takes_a_valid_code_once() {
 
     browser.goto(&app.url("/console/deliberations")).await;
     browser
-        .click(&format!("a[href=\"/console/deliberations/{meeting}/desk\"]"))
+        .click(&format!(
+            "a[href=\"/console/deliberations/{meeting}/desk\"]"
+        ))
         .await;
     browser.type_into("#code", &code.to_lowercase()).await;
     browser.click("#desk-form button[type=submit]").await;
@@ -336,11 +344,18 @@ async fn the_open_day_desk_counts_the_visitor_and_administrators_read_the_audit_
     assert_eq!(browser.text("#error-code").await, "admin_only");
     browser.goto(&app.url("/console")).await;
     browser.click("header form button").await;
-    browser.wait_for_url(|u| u.ends_with("/console/login")).await;
+    browser
+        .wait_for_url(|u| u.ends_with("/console/login"))
+        .await;
     sign_in(&browser, &app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     browser.wait_for_url(|u| u.ends_with("/console")).await;
     browser.goto(&app.url("/console/admin")).await;
-    assert!(browser.text("#staff-accounts").await.contains("xinjiekou-staff"));
+    assert!(
+        browser
+            .text("#staff-accounts")
+            .await
+            .contains("xinjiekou-staff")
+    );
     assert!(browser.text("#audit-log").await.contains("staff.created"));
     browser.screenshot_page("admin", 1280).await;
 }

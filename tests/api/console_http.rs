@@ -22,7 +22,10 @@ async fn console_session(app: &TestApp, username: &str) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let set = res.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    let set = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     set.split(';').next().unwrap().to_owned()
 }
 
@@ -37,7 +40,10 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
 }
 
 fn csrf_in(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
     html[at..].split('"').next().unwrap().to_owned()
 }
 
@@ -84,7 +90,10 @@ async fn the_session_cookie_is_http_only_strict_and_ends_at_logout() {
         .send()
         .await
         .unwrap();
-    let set = res.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    let set = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(set.contains(attr), "{set}");
     }
@@ -110,7 +119,12 @@ async fn the_session_cookie_is_http_only_strict_and_ends_at_logout() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(res.headers()[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        res.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let (status, _) = page(&app, &cookie, "/console").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
@@ -181,8 +195,10 @@ async fn changes_without_the_sessions_csrf_token_are_refused() {
         .post(app.url(&format!("/console/surveys/{id}/draft")))
         .header(header::COOKIE, &cookie)
         .header("x-csrf-token", &csrf)
-        .json(&json!({ "title": "改过的标题", "org_unit": "shichahai", "audience": ["shichahai"],
-            "pages": view["draft"]["pages"] }))
+        .json(
+            &json!({ "title": "改过的标题", "org_unit": "shichahai", "audience": ["shichahai"],
+            "pages": view["draft"]["pages"] }),
+        )
         .send()
         .await
         .unwrap();
@@ -237,7 +253,12 @@ async fn staff_see_only_their_units_surveys_and_administrators_all() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     // The export answers CSV for their own survey.
-    let (status, csv) = page(&app, &cookie, &format!("/console/surveys/{mine}/export?format=csv")).await;
+    let (status, csv) = page(
+        &app,
+        &cookie,
+        &format!("/console/surveys/{mine}/export?format=csv"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(csv.contains("response_id"), "{csv}");
 
@@ -251,7 +272,13 @@ async fn staff_see_only_their_units_surveys_and_administrators_all() {
         .send()
         .await
         .unwrap();
-    let admin = res.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let admin = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let (_, list) = page(&app, &admin, "/console/surveys").await;
     assert!(list.contains(&mine) && list.contains(&theirs));
     let (status, _) = page(&app, &admin, &format!("/console/surveys/{theirs}/results")).await;
@@ -268,12 +295,24 @@ async fn the_console_serves_its_own_scripts_and_styles() {
     ] {
         let res = client().get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind));
+        assert!(
+            res.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
     }
-    let res = client().get(app.url("/console/login")).send().await.unwrap();
+    let res = client()
+        .get(app.url("/console/login"))
+        .send()
+        .await
+        .unwrap();
     let html = res.text().await.unwrap();
     assert!(html.contains("lang=\"zh-CN\"") && html.contains("label for=\"password\""));
-    assert!(!html.contains("http://") && !html.contains("https://"), "no CDN");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN"
+    );
 }
 
 #[tokio::test]
@@ -283,7 +322,11 @@ async fn the_chart_api_answers_svg_per_question_and_refuses_other_units() {
     let de = app.staff_of("de.sheng", "desheng").await;
     let id = draft_survey(&app, &shi.access_token, "shichahai").await;
     let res = app
-        .post(&format!("/api/v1/surveys/{id}/publish"), Some(&shi.access_token), &json!({}))
+        .post(
+            &format!("/api/v1/surveys/{id}/publish"),
+            Some(&shi.access_token),
+            &json!({}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let r = app.resident_of("o-chart", "shichahai").await;
@@ -291,19 +334,31 @@ async fn the_chart_api_answers_svg_per_question_and_refuses_other_units() {
     assert_eq!(res.status(), StatusCode::CREATED);
 
     let res = app
-        .get(&format!("/api/v1/surveys/{id}/results/charts/q1.svg"), Some(&shi.access_token))
+        .get(
+            &format!("/api/v1/surveys/{id}/results/charts/q1.svg"),
+            Some(&shi.access_token),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[header::CONTENT_TYPE], "image/svg+xml");
     let svg = res.text().await.unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("1 (100%)") && svg.contains("0 (0%)"), "{svg}");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("1 (100%)") && svg.contains("0 (0%)"),
+        "{svg}"
+    );
 
     let res = app
-        .get(&format!("/api/v1/surveys/{id}/results/charts/nope.svg"), Some(&shi.access_token))
+        .get(
+            &format!("/api/v1/surveys/{id}/results/charts/nope.svg"),
+            Some(&shi.access_token),
+        )
         .await;
     crate::helpers::assert_problem(res, StatusCode::NOT_FOUND, "question_not_found").await;
     let res = app
-        .get(&format!("/api/v1/surveys/{id}/results/charts/q1.svg"), Some(&de.access_token))
+        .get(
+            &format!("/api/v1/surveys/{id}/results/charts/q1.svg"),
+            Some(&de.access_token),
+        )
         .await;
     crate::helpers::assert_problem(res, StatusCode::FORBIDDEN, "org_unit_forbidden").await;
     let res = app
