@@ -56,6 +56,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/surveys/{id}/results").get(routes::survey_results))
             .service(web::resource("/surveys/{id}/export").get(routes::export))
             .service(web::resource("/deliberations").get(routes::meetings))
+            .service(
+                web::resource("/deliberations/new")
+                    .get(routes::new_meeting)
+                    .post(routes::create_meeting),
+            )
             .service(web::resource("/open-days").get(routes::open_days))
             .service(
                 web::resource("/open-days/{id}/desk")

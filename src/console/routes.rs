@@ -8,12 +8,13 @@ use uuid::Uuid;
 
 use super::{
     session::{self, ConsoleError, ConsoleResult, ConsoleStaff},
-    views::{self, Chart, DeskOutcome},
+    views::{self, Chart, DeskOutcome, MeetingFormValues},
 };
 use crate::{
     auth::service as auth_service,
+    deliberation::dto::MeetingRequest,
     deliberation::service as deliberation,
-    error::ApiError,
+    error::{ApiError, FieldError},
     open_days::service as open_days_service,
     pagination::PageRequest,
     rate_limit::LoginRateLimit,
@@ -442,4 +443,119 @@ pub async fn admin(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResu
         &units,
         &audit,
     )))
+}
+
+pub async fn new_meeting(who: ConsoleStaff) -> HttpResponse {
+    page(views::meeting_form(
+        &who.staff,
+        &who.csrf,
+        &MeetingFormValues::default(),
+        None,
+    ))
+}
+
+/// A `datetime-local` value, read as Beijing time.
+fn beijing(field: &'static str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, FieldError> {
+    chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
+        .ok()
+        .and_then(|t| {
+            t.and_local_timezone(chrono::FixedOffset::east_opt(8 * 3600)?)
+                .single()
+        })
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(|| FieldError {
+            field: field.into(),
+            message: "请填写日期和时间".into(),
+        })
+}
+
+fn meeting_request(v: &MeetingFormValues, org_unit: &str) -> Result<MeetingRequest, ApiError> {
+    let mut errors = Vec::new();
+    let mut time = |field: &'static str, value: &str| match beijing(field, value) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let starts_at = time("starts_at", &v.starts_at);
+    let ends_at = time("ends_at", &v.ends_at);
+    let signup_opens_at = time("signup_opens_at", &v.signup_opens_at);
+    let signup_closes_at = time("signup_closes_at", &v.signup_closes_at);
+    let number = |field: &str, value: &str, errors: &mut Vec<FieldError>| {
+        if value.trim().is_empty() {
+            return Some(0);
+        }
+        value.trim().parse::<i32>().ok().or_else(|| {
+            errors.push(FieldError {
+                field: field.into(),
+                message: "请填写整数".into(),
+            });
+            None
+        })
+    };
+    let capacity = number("capacity", &v.capacity, &mut errors);
+    let reserved_seats = number("reserved_seats", &v.reserved_seats, &mut errors);
+    match (
+        starts_at,
+        ends_at,
+        signup_opens_at,
+        signup_closes_at,
+        capacity,
+        reserved_seats,
+    ) {
+        (Some(starts_at), Some(ends_at), Some(so), Some(sc), Some(capacity), Some(reserved))
+            if errors.is_empty() =>
+        {
+            let req = MeetingRequest {
+                title: v.title.trim().to_owned(),
+                background: v.background.trim().to_owned(),
+                agenda: v.agenda.trim().to_owned(),
+                location: v.location.trim().to_owned(),
+                starts_at,
+                ends_at,
+                signup_opens_at: so,
+                signup_closes_at: sc,
+                capacity,
+                reserved_seats: reserved,
+                waitlist_enabled: v.waitlist_enabled.is_some(),
+                org_unit: org_unit.to_owned(),
+                eligibility: v
+                    .eligibility
+                    .split([',', '，', ' '])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                source_survey_id: None,
+            };
+            validator::Validate::validate(&req).map_err(crate::extract::validation_error)?;
+            Ok(req)
+        }
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+/// Creates the meeting and publishes it; a refusal comes back as the form with its values
+/// and the service's messages.
+pub async fn create_meeting(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    form: web::Form<MeetingFormValues>,
+) -> ConsoleResult<HttpResponse> {
+    let v = form.into_inner();
+    who.check_csrf(v.csrf.as_deref())?;
+    let created = async {
+        let req = meeting_request(&v, &who.staff.org_unit)?;
+        let m = deliberation::create(&state, &who.staff, req).await?;
+        deliberation::publish(&state, &who.staff, m.id).await
+    }
+    .await;
+    match created {
+        Ok(m) => Ok(see_other(&format!("/console/deliberations/{}/desk", m.id))),
+        Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
+            .content_type("text/html; charset=utf-8")
+            .body(views::meeting_form(&who.staff, &who.csrf, &v, Some(&e)).into_string())),
+        Err(e) => Err(e.into()),
+    }
 }

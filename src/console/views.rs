@@ -370,6 +370,7 @@ pub fn meetings(staff: &CurrentStaff, csrf: &str, meetings: &[MeetingView]) -> M
         "议事签到",
         Some((staff, csrf)),
         html! {
+            p { a.button.primary href="/console/deliberations/new" { "新建议事会" } }
             table.data {
                 caption.sr { "即将召开的议事会" }
                 thead { tr { th scope="col" { "议事会" } th scope="col" { "时间" } th scope="col" { "地点" } th scope="col" { "操作" } } }
@@ -562,6 +563,93 @@ pub fn admin(
                         }
                     }
                 }
+            }
+        },
+    )
+}
+
+/// The values of the meeting form as typed (kept when the form comes back with errors).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MeetingFormValues {
+    pub csrf: Option<String>,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub background: String,
+    #[serde(default)]
+    pub agenda: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub starts_at: String,
+    #[serde(default)]
+    pub ends_at: String,
+    #[serde(default)]
+    pub signup_opens_at: String,
+    #[serde(default)]
+    pub signup_closes_at: String,
+    #[serde(default)]
+    pub capacity: String,
+    #[serde(default)]
+    pub reserved_seats: String,
+    pub waitlist_enabled: Option<String>,
+    #[serde(default)]
+    pub eligibility: String,
+}
+
+pub fn meeting_form(
+    staff: &CurrentStaff,
+    csrf: &str,
+    v: &MeetingFormValues,
+    error: Option<&ApiError>,
+) -> Markup {
+    let text = |id: &str, label: &str, value: &str, kind: &str| {
+        html! {
+            div {
+                label for=(id) { (label) }
+                input id=(id) name=(id) type=(kind) value=(value) required;
+            }
+        }
+    };
+    layout(
+        "新建议事会",
+        Some((staff, csrf)),
+        html! {
+            @if let Some(e) = error {
+                div.alert role="alert" #form-errors {
+                    (e.detail())
+                    ul { @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } } }
+                }
+            }
+            form.card #meeting-form method="post" action="/console/deliberations/new" {
+                input type="hidden" name="csrf" value=(csrf);
+                (text("title", "议题", &v.title, "text"))
+                label for="background" { "背景介绍" }
+                textarea #background name="background" { (v.background) }
+                label for="agenda" { "议程" }
+                textarea #agenda name="agenda" { (v.agenda) }
+                (text("location", "地点", &v.location, "text"))
+                p.muted { "时间均为北京时间。" }
+                div.row2 {
+                    (text("starts_at", "开始时间", &v.starts_at, "datetime-local"))
+                    (text("ends_at", "结束时间", &v.ends_at, "datetime-local"))
+                    (text("signup_opens_at", "报名开始", &v.signup_opens_at, "datetime-local"))
+                    (text("signup_closes_at", "报名截止", &v.signup_closes_at, "datetime-local"))
+                }
+                div.row2 {
+                    (text("capacity", "总名额", &v.capacity, "number"))
+                    div {
+                        label for="reserved_seats" { "预留名额（邀请代表）" }
+                        input #reserved_seats name="reserved_seats" type="number" min="0" value=(v.reserved_seats);
+                    }
+                }
+                label.check for="waitlist_enabled" {
+                    input #waitlist_enabled name="waitlist_enabled" type="checkbox" value="on" checked[v.waitlist_enabled.is_some()];
+                    "名额满后允许候补"
+                }
+                label for="eligibility" { "可报名的街道（街道代码，用逗号分隔；留空为全区）" }
+                input #eligibility name="eligibility" type="text" value=(v.eligibility);
+                p { button.primary type="submit" { "创建并发布" } }
             }
         },
     )

@@ -366,3 +366,94 @@ async fn the_chart_api_answers_svg_per_question_and_refuses_other_units() {
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn staff_plan_a_meeting_on_the_form_and_see_the_masked_sign_ups() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("yuetan-li", "yuetan").await;
+    let cookie = console_session(&app, "yuetan-li").await;
+    let (_, form_page) = page(&app, &cookie, "/console/deliberations/new").await;
+    let csrf = csrf_in(&form_page);
+    // Beijing time on the form.
+    let at = |days: i64, hour: u32| {
+        (chrono::Utc::now() + chrono::Duration::days(days) + chrono::Duration::hours(8))
+            .date_naive()
+            .and_hms_opt(hour, 0, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let mut fields = vec![
+        ("csrf", csrf.clone()),
+        ("title", "胡同停车秩序议事会".to_owned()),
+        ("background", "居民反映胡同内停车混乱。".to_owned()),
+        ("agenda", "情况通报；居民发言".to_owned()),
+        ("location", "月坛街道社区服务中心".to_owned()),
+        ("starts_at", at(3, 9)),
+        ("ends_at", at(3, 8)),
+        ("signup_opens_at", at(-1, 9)),
+        ("signup_closes_at", at(2, 18)),
+        ("capacity", "20".to_owned()),
+        ("reserved_seats", "2".to_owned()),
+        ("waitlist_enabled", "on".to_owned()),
+        ("eligibility", "yuetan".to_owned()),
+    ];
+    // Ending before it starts: the form comes back with the message and the values kept.
+    let res = client()
+        .post(app.url("/console/deliberations/new"))
+        .header(header::COOKIE, &cookie)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("form-errors") && html.contains("ends_at"),
+        "{html}"
+    );
+    assert!(html.contains("胡同停车秩序议事会"));
+
+    fields[6] = ("ends_at", at(3, 11));
+    let res = client()
+        .post(app.url("/console/deliberations/new"))
+        .header(header::COOKIE, &cookie)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let desk = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let id = desk.split('/').nth(3).unwrap().to_owned();
+
+    let meeting: Value = app
+        .get(
+            &format!("/api/v1/deliberations/{id}"),
+            Some(&staff.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meeting["status"], "published", "{meeting}");
+    assert_eq!(meeting["capacity"], 20);
+    assert_eq!(meeting["reserved_seats"], 2);
+    let starts =
+        chrono::DateTime::parse_from_rfc3339(meeting["starts_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        starts.format("%H:%M").to_string(),
+        "01:00",
+        "09:00 in Beijing"
+    );
+
+    // A resident signs up; the desk lists them masked.
+    let resident = app.resident_of("o-yuetan", "yuetan").await;
+    crate::deliberation::signed_up(&app, &resident, &id).await;
+    let (status, html) = page(&app, &cookie, &desk).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("张*") && html.contains("138****5678"),
+        "{html}"
+    );
+    assert!(!html.contains("13812345678") && !html.contains("张三"));
+}
