@@ -68,6 +68,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .post(routes::open_day_check_in),
             )
             .service(web::resource("/admin").get(routes::admin))
+            .service(web::resource("/deliberations/{id}/outcomes").post(routes::create_outcome))
+            .service(web::resource("/outcomes").get(routes::outcomes))
+            .service(web::resource("/outcomes/{id}").get(routes::outcome))
+            .service(web::resource("/outcomes/{id}/progress").post(routes::add_progress))
             .service(
                 web::resource("/deliberations/{id}/desk")
                     .get(routes::desk)

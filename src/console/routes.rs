@@ -12,7 +12,10 @@ use super::{
 };
 use crate::{
     auth::service as auth_service,
-    deliberation::dto::MeetingRequest,
+    deliberation::dto::{
+        MeetingRequest, OutcomeDetail, OutcomeRequest, OutcomeStatusDto, ProgressRequest,
+    },
+    deliberation::outcomes as outcomes_service,
     deliberation::service as deliberation,
     error::{ApiError, FieldError},
     open_days::service as open_days_service,
@@ -302,7 +305,10 @@ pub async fn desk(
 
 async fn meeting_signups(state: &AppState, who: &ConsoleStaff, id: Uuid) -> ConsoleResult<Markup> {
     let list = deliberation::staff_signups(state, &who.staff, id, None, first_page()).await?;
-    Ok(views::signups(&list.items))
+    Ok(maud::html! {
+        (views::signups(&list.items))
+        (views::outcome_form(id, &who.csrf))
+    })
 }
 
 #[derive(Deserialize)]
@@ -556,6 +562,128 @@ pub async fn create_meeting(
         Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
             .content_type("text/html; charset=utf-8")
             .body(views::meeting_form(&who.staff, &who.csrf, &v, Some(&e)).into_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn outcomes(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+) -> ConsoleResult<HttpResponse> {
+    let list = outcomes_service::feed(
+        &state,
+        outcomes_service::FeedQuery {
+            subdistrict: (!who.staff.is_admin).then(|| who.staff.org_unit.clone()),
+            status: None,
+            overdue: false,
+            page: first_page(),
+        },
+    )
+    .await?;
+    Ok(page(views::outcomes(&who.staff, &who.csrf, &list.items)))
+}
+
+#[derive(Deserialize)]
+pub struct OutcomeForm {
+    csrf: Option<String>,
+    title: String,
+    #[serde(default)]
+    description: String,
+    responsible_unit: String,
+    due_date: String,
+}
+
+fn date_field(field: &str, value: &str) -> Result<chrono::NaiveDate, ApiError> {
+    value.trim().parse().map_err(|_| {
+        ApiError::validation(vec![FieldError {
+            field: field.into(),
+            message: "请填写日期".into(),
+        }])
+    })
+}
+
+pub async fn create_outcome(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<OutcomeForm>,
+) -> ConsoleResult<HttpResponse> {
+    let f = form.into_inner();
+    who.check_csrf(f.csrf.as_deref())?;
+    let req = OutcomeRequest {
+        title: f.title.trim().to_owned(),
+        description: f.description.trim().to_owned(),
+        responsible_unit: f.responsible_unit.trim().to_owned(),
+        due_date: date_field("due_date", &f.due_date)?,
+        weight: 1,
+        parent_id: None,
+    };
+    validator::Validate::validate(&req).map_err(crate::extract::validation_error)?;
+    let o = outcomes_service::create(&state, &who.staff, id.into_inner(), req).await?;
+    Ok(see_other(&format!("/console/outcomes/{}", o.id)))
+}
+
+async fn outcome_of(
+    state: &AppState,
+    who: &ConsoleStaff,
+    id: Uuid,
+) -> ConsoleResult<OutcomeDetail> {
+    let d = outcomes_service::detail(state, id).await?;
+    who.staff.ensure_org_unit(&d.meeting.org_unit)?;
+    Ok(d)
+}
+
+pub async fn outcome(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    let d = outcome_of(&state, &who, id.into_inner()).await?;
+    Ok(page(views::outcome_detail(&who.staff, &who.csrf, &d, None)))
+}
+
+#[derive(Deserialize)]
+pub struct ProgressForm {
+    csrf: Option<String>,
+    status: OutcomeStatusDto,
+    percent: String,
+    note: String,
+    happened_on: String,
+}
+
+pub async fn add_progress(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<ProgressForm>,
+) -> ConsoleResult<HttpResponse> {
+    let f = form.into_inner();
+    who.check_csrf(f.csrf.as_deref())?;
+    let id = id.into_inner();
+    let d = outcome_of(&state, &who, id).await?;
+    let added = async {
+        let percent = f.percent.trim().parse::<i32>().map_err(|_| {
+            ApiError::validation(vec![FieldError {
+                field: "percent".into(),
+                message: "请填写 0 到 100 的整数".into(),
+            }])
+        })?;
+        let req = ProgressRequest {
+            status: f.status,
+            percent,
+            note: f.note.trim().to_owned(),
+            happened_on: date_field("happened_on", &f.happened_on)?,
+            corrects: None,
+        };
+        validator::Validate::validate(&req).map_err(crate::extract::validation_error)?;
+        outcomes_service::add_progress(&state, &who.staff, id, req).await
+    }
+    .await;
+    match added {
+        Ok(_) => Ok(see_other(&format!("/console/outcomes/{id}"))),
+        Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
+            .content_type("text/html; charset=utf-8")
+            .body(views::outcome_detail(&who.staff, &who.csrf, &d, Some(&e)).into_string())),
         Err(e) => Err(e.into()),
     }
 }

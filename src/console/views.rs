@@ -8,7 +8,7 @@ use crate::{
     accounts::StaffView,
     audit::AuditEntryView,
     auth::CurrentStaff,
-    deliberation::dto::{MeetingView, StaffSignupView},
+    deliberation::dto::{MeetingView, OutcomeDetail, OutcomeView, StaffSignupView},
     error::ApiError,
     open_days::{OpenDayStats, OpenDayView},
     org_units::OrgUnitView,
@@ -54,6 +54,7 @@ fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Ma
                             a href="/console" { "首页" }
                             a href="/console/surveys" { "问卷" }
                             a href="/console/deliberations" { "议事签到" }
+                            a href="/console/outcomes" { "议事成果" }
                             a href="/console/open-days" { "开放日" }
                             @if staff.is_admin { a href="/console/admin" { "系统管理" } }
                         }
@@ -650,6 +651,128 @@ pub fn meeting_form(
                 label for="eligibility" { "可报名的街道（街道代码，用逗号分隔；留空为全区）" }
                 input #eligibility name="eligibility" type="text" value=(v.eligibility);
                 p { button.primary type="submit" { "创建并发布" } }
+            }
+        },
+    )
+}
+
+fn outcome_status(s: &str) -> &'static str {
+    match s {
+        "not_started" => "未开始",
+        "in_progress" => "推进中",
+        "done" => "已完成",
+        "delayed" => "已延期",
+        "dropped" => "已终止",
+        _ => "其他",
+    }
+}
+
+pub fn outcomes(staff: &CurrentStaff, csrf: &str, list: &[OutcomeView]) -> Markup {
+    layout(
+        "议事成果",
+        Some((staff, csrf)),
+        html! {
+            table.data #outcomes {
+                caption.sr { "本单位议事会形成的成果" }
+                thead { tr { th scope="col" { "成果" } th scope="col" { "责任单位" } th scope="col" { "完成时限" }
+                    th scope="col" { "状态" } th scope="col" { "进度" } } }
+                tbody {
+                    @for o in list {
+                        tr {
+                            td { a href=(format!("/console/outcomes/{}", o.id)) { (o.title) } }
+                            td { (o.responsible_unit) }
+                            td { (o.due_date) @if o.overdue { " " span.badge { "已逾期" } } }
+                            td { (outcome_status(&o.status)) }
+                            td { (o.percent) "%" }
+                        }
+                    }
+                }
+            }
+            @if list.is_empty() { p.muted { "还没有成果。成果在议事会的签到台页面登记。" } }
+        },
+    )
+}
+
+/// The form that records an outcome of a meeting (on the meeting's desk page).
+pub fn outcome_form(meeting_id: uuid::Uuid, csrf: &str) -> Markup {
+    html! {
+        section.card aria-labelledby="h-new-outcome" {
+            h2 #h-new-outcome { "登记议事成果" }
+            form #outcome-form method="post" action=(format!("/console/deliberations/{meeting_id}/outcomes")) {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="o-title" { "成果" }
+                input #o-title name="title" type="text" required;
+                label for="o-description" { "说明" }
+                textarea #o-description name="description" {}
+                div.row2 {
+                    div { label for="o-unit" { "责任单位" } input #o-unit name="responsible_unit" type="text" required; }
+                    div { label for="o-due" { "完成时限" } input #o-due name="due_date" type="date" required; }
+                }
+                button.primary type="submit" { "登记" }
+            }
+        }
+    }
+}
+
+pub fn outcome_detail(
+    staff: &CurrentStaff,
+    csrf: &str,
+    d: &OutcomeDetail,
+    error: Option<&ApiError>,
+) -> Markup {
+    let o = &d.outcome;
+    layout(
+        &format!("议事成果：{}", o.title),
+        Some((staff, csrf)),
+        html! {
+            div.card.status-bar {
+                span { "议事会：" (d.meeting.title) }
+                span { " · 责任单位：" (o.responsible_unit) }
+                span { " · 完成时限：" (o.due_date) }
+                span #outcome-status { " · " (outcome_status(&o.status)) " " (o.percent) "%" }
+                @if o.overdue { span.badge { "已逾期" } }
+                span.muted { " · " (d.followers) " 位居民关注" }
+            }
+            @if !o.description.is_empty() { p { (o.description) } }
+            section.card aria-labelledby="h-timeline" {
+                h2 #h-timeline { "进展时间线" }
+                @if d.timeline.is_empty() { p.muted { "还没有进展记录。" } }
+                ol #timeline {
+                    @for p in &d.timeline {
+                        li {
+                            strong { (p.happened_on) } " · " (outcome_status(&p.status)) " · " (p.percent) "%"
+                            @if p.corrects.is_some() { " " span.badge { "更正" } }
+                            div { (p.note) }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="h-progress" {
+                h2 #h-progress { "记录进展" }
+                @if let Some(e) = error {
+                    div.alert role="alert" #form-errors {
+                        (e.detail())
+                        ul { @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } } }
+                    }
+                }
+                form #progress-form method="post" action=(format!("/console/outcomes/{}/progress", o.id)) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div.row3 {
+                        div {
+                            label for="p-status" { "状态" }
+                            select #p-status name="status" {
+                                @for (v, t) in [("in_progress", "推进中"), ("done", "已完成"), ("delayed", "已延期"), ("not_started", "未开始"), ("dropped", "已终止")] {
+                                    option value=(v) selected[o.status == v] { (t) }
+                                }
+                            }
+                        }
+                        div { label for="p-percent" { "完成百分比" } input #p-percent name="percent" type="number" min="0" max="100" required value=(o.percent); }
+                        div { label for="p-date" { "日期" } input #p-date name="happened_on" type="date" required; }
+                    }
+                    label for="p-note" { "进展说明（居民可见）" }
+                    textarea #p-note name="note" required {}
+                    button.primary type="submit" { "发布进展" }
+                }
             }
         },
     )

@@ -457,3 +457,87 @@ async fn staff_plan_a_meeting_on_the_form_and_see_the_masked_sign_ups() {
     );
     assert!(!html.contains("13812345678") && !html.contains("张三"));
 }
+
+#[tokio::test]
+async fn staff_record_an_outcome_and_its_progress_timeline() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("yuetan-li", "yuetan").await;
+    let meeting = crate::deliberation::published_meeting(
+        &app,
+        &staff,
+        &crate::deliberation::meeting_body("yuetan", 5, 0, false),
+    )
+    .await;
+    let cookie = console_session(&app, "yuetan-li").await;
+    let (status, desk) = page(
+        &app,
+        &cookie,
+        &format!("/console/deliberations/{meeting}/desk"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_in(&desk);
+
+    let res = client()
+        .post(app.url(&format!("/console/deliberations/{meeting}/outcomes")))
+        .header(header::COOKIE, &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "胡同北口施划停车位"),
+            ("description", "在北口施划 12 个车位"),
+            ("responsible_unit", "月坛街道城管科"),
+            ("due_date", "2027-03-31"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let outcome_page = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+
+    let progress = |token: &'static str| {
+        let (app, cookie, outcome_page) = (&app, cookie.clone(), outcome_page.clone());
+        let token = if token == "real" {
+            csrf.clone()
+        } else {
+            token.to_owned()
+        };
+        async move {
+            client()
+                .post(app.url(&format!("{outcome_page}/progress")))
+                .header(header::COOKIE, cookie)
+                .form(&[
+                    ("csrf", token.as_str()),
+                    ("status", "in_progress"),
+                    ("percent", "40"),
+                    ("note", "已完成现场勘查和方案公示"),
+                    ("happened_on", "2026-11-20"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(progress("forged").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(progress("real").await.status(), StatusCode::SEE_OTHER);
+
+    let (status, html) = page(&app, &cookie, &outcome_page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("已完成现场勘查和方案公示") && html.contains("40%"),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("<li><strong>").count(),
+        1,
+        "one entry on the timeline"
+    );
+    let (_, list) = page(&app, &cookie, "/console/outcomes").await;
+    assert!(list.contains("胡同北口施划停车位"));
+
+    // Another sub-district's staff cannot open it.
+    app.staff_of("de.sheng", "desheng").await;
+    let other = console_session(&app, "de.sheng").await;
+    let (status, body) = page(&app, &other, &outcome_page).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("org_unit_forbidden"));
+}
