@@ -134,7 +134,23 @@ pub async fn home(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResul
         .filter(|s| s.status == SurveyStatus::Published)
         .collect();
     let meetings = upcoming_meetings(&state, &who).await?;
-    Ok(page(views::home(&who.staff, &who.csrf, &open, &meetings)))
+    let overdue = outcomes_service::feed(
+        &state,
+        outcomes_service::FeedQuery {
+            subdistrict: (!who.staff.is_admin).then(|| who.staff.org_unit.clone()),
+            status: None,
+            overdue: true,
+            page: first_page(),
+        },
+    )
+    .await?;
+    Ok(page(views::home(
+        &who.staff,
+        &who.csrf,
+        &open,
+        &meetings,
+        &overdue.items,
+    )))
 }
 
 pub async fn surveys_list(

@@ -122,6 +122,7 @@ pub fn home(
     csrf: &str,
     open: &[SurveySummary],
     meetings: &[MeetingView],
+    overdue: &[OutcomeView],
 ) -> Markup {
     layout(
         "首页",
@@ -140,6 +141,19 @@ pub fn home(
                         }
                     }
                     p { a.button href="/console/surveys/new" { "新建问卷" } }
+                }
+                section.card aria-labelledby="h-overdue" {
+                    h2 #h-overdue { "逾期未完成的议事成果" }
+                    @if overdue.is_empty() { p.muted { "没有逾期的成果。" } }
+                    ul.plain {
+                        @for o in overdue {
+                            li {
+                                a href=(format!("/console/outcomes/{}", o.id)) { (o.title) }
+                                span.muted { " 时限 " (o.due_date) }
+                                span.badge { (o.percent) "%" }
+                            }
+                        }
+                    }
                 }
                 section.card aria-labelledby="h-meet" {
                     h2 #h-meet { "即将召开的议事会" }
