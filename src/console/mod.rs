@@ -68,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .post(routes::open_day_check_in),
             )
             .service(web::resource("/admin").get(routes::admin))
+            .service(web::resource("/admin/staff").post(routes::create_staff))
             .service(web::resource("/deliberations/{id}/outcomes").post(routes::create_outcome))
             .service(web::resource("/outcomes").get(routes::outcomes))
             .service(web::resource("/outcomes/{id}").get(routes::outcome))

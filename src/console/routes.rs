@@ -451,20 +451,88 @@ pub async fn open_day_check_in(
     open_day_desk_page(&state, &who, id, Some(answer)).await
 }
 
-pub async fn admin(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+async fn admin_page(
+    state: &AppState,
+    who: &ConsoleStaff,
+    error: Option<ApiError>,
+) -> ConsoleResult<HttpResponse> {
     if !who.staff.is_admin {
         return Err(ApiError::forbidden("admin_only", "此功能仅限区级管理员使用").into());
     }
     let accounts = crate::accounts::service::list_staff(&state.db, first_page()).await?;
     let units = crate::org_units::service::list(&state.db).await?;
     let audit = crate::audit::recent(&state.db, 100).await?;
-    Ok(page(views::admin(
-        &who.staff,
-        &who.csrf,
-        &accounts.items,
-        &units,
-        &audit,
-    )))
+    let status = error
+        .as_ref()
+        .map_or(actix_web::http::StatusCode::OK, ApiError::status);
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(
+            views::admin(
+                &who.staff,
+                &who.csrf,
+                &accounts.items,
+                &units,
+                &audit,
+                error.as_ref(),
+            )
+            .into_string(),
+        ))
+}
+
+pub async fn admin(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
+    admin_page(&state, &who, None).await
+}
+
+#[derive(Deserialize)]
+pub struct StaffForm {
+    csrf: Option<String>,
+    username: String,
+    password: String,
+    role: String,
+    org_unit: String,
+}
+
+/// An administrator creates a staff account through the accounts service (which checks
+/// names, password strength and the unit, and writes the audit entry).
+pub async fn create_staff(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    form: web::Form<StaffForm>,
+) -> ConsoleResult<HttpResponse> {
+    let f = form.into_inner();
+    who.check_csrf(f.csrf.as_deref())?;
+    if !who.staff.is_admin {
+        return Err(ApiError::forbidden("admin_only", "此功能仅限区级管理员使用").into());
+    }
+    let created = async {
+        let req: crate::accounts::CreateStaffRequest = serde_json::from_value(serde_json::json!({
+            "username": f.username.trim(),
+            "password": f.password,
+            "role": f.role,
+            "org_unit": f.org_unit,
+        }))
+        .map_err(|_| {
+            ApiError::validation(vec![FieldError {
+                field: "role".into(),
+                message: "请选择角色".into(),
+            }])
+        })?;
+        validator::Validate::validate(&req).map_err(crate::extract::validation_error)?;
+        crate::accounts::service::create_staff(
+            &state.db,
+            &crate::audit::Actor::from(&who.staff),
+            &req,
+        )
+        .await
+    }
+    .await;
+    match created {
+        Ok(_) => Ok(see_other("/console/admin")),
+        Err(e) if e.status().is_client_error() => admin_page(&state, &who, Some(e)).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn new_meeting(who: ConsoleStaff) -> HttpResponse {

@@ -536,6 +536,7 @@ pub fn admin(
     accounts: &[StaffView],
     units: &[OrgUnitView],
     audit: &[AuditEntryView],
+    error: Option<&ApiError>,
 ) -> Markup {
     layout(
         "系统管理",
@@ -556,6 +557,31 @@ pub fn admin(
                             }
                         }
                     }
+                }
+            }
+            section.card aria-labelledby="h-new-staff" {
+                h2 #h-new-staff { "新建工作人员账号" }
+                @if let Some(e) = error {
+                    div.alert role="alert" #form-errors {
+                        (e.detail())
+                        ul { @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } } }
+                    }
+                }
+                form #staff-form method="post" action="/console/admin/staff" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div.row2 {
+                        div { label for="n-username" { "用户名" } input #n-username name="username" type="text" required autocomplete="off"; }
+                        div { label for="n-password" { "初始密码（至少 10 位）" } input #n-password name="password" type="password" required autocomplete="new-password"; }
+                        div {
+                            label for="n-role" { "角色" }
+                            select #n-role name="role" { option value="staff" { "工作人员" } option value="admin" { "区级管理员" } }
+                        }
+                        div {
+                            label for="n-unit" { "单位" }
+                            select #n-unit name="org_unit" { @for u in units { option value=(u.code) { (u.name) "（" (u.code) "）" } } }
+                        }
+                    }
+                    button.primary type="submit" { "创建账号" }
                 }
             }
             section.card aria-labelledby="h-units" {

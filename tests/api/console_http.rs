@@ -541,3 +541,61 @@ async fn staff_record_an_outcome_and_its_progress_timeline() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.contains("org_unit_forbidden"));
 }
+
+#[tokio::test]
+async fn administrators_create_staff_accounts_on_the_admin_page() {
+    let app = spawn_app().await;
+    app.staff_of("shi.gong", "shichahai").await;
+    let staff = console_session(&app, "shi.gong").await;
+    let (status, _) = page(&app, &staff, "/console/admin").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let res = client()
+        .post(app.url("/console/login"))
+        .form(&[
+            ("username", crate::helpers::ADMIN_USERNAME),
+            ("password", crate::helpers::ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let admin = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, html) = page(&app, &admin, "/console/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_in(&html);
+    let create = |password: &'static str| {
+        let (app, admin, csrf) = (&app, admin.clone(), csrf.clone());
+        async move {
+            client()
+                .post(app.url("/console/admin/staff"))
+                .header(header::COOKIE, admin)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("username", "de.sheng"),
+                    ("password", password),
+                    ("role", "staff"),
+                    ("org_unit", "desheng"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = create("short").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("password"));
+    let res = create(STAFF_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &admin, "/console/admin").await;
+    assert!(html.contains("de.sheng") && html.contains("staff.created"));
+    // The new account signs in to the console.
+    let cookie = console_session(&app, "de.sheng").await;
+    let (status, _) = page(&app, &cookie, "/console").await;
+    assert_eq!(status, StatusCode::OK);
+}
