@@ -63,6 +63,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/open-days").get(routes::open_days))
             .service(
+                web::resource("/open-days/new")
+                    .get(routes::new_open_day)
+                    .post(routes::create_open_day),
+            )
+            .service(
                 web::resource("/open-days/{id}/desk")
                     .get(routes::open_day_desk)
                     .post(routes::open_day_check_in),

@@ -771,3 +771,105 @@ pub async fn add_progress(
         Err(e) => Err(e.into()),
     }
 }
+
+pub async fn new_open_day(who: ConsoleStaff) -> HttpResponse {
+    let defaults: views::FormValues = [("cancel_cutoff_minutes", "60"), ("max_party_size", "2")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    page(views::open_day_form(&who.staff, &who.csrf, &defaults, None))
+}
+
+/// A request body built from a form, checked like the API checks its JSON.
+fn parsed<T: serde::de::DeserializeOwned + validator::Validate>(
+    v: serde_json::Value,
+) -> Result<T, ApiError> {
+    let t: T = serde_json::from_value(v)
+        .map_err(|e| ApiError::unprocessable("invalid_form", format!("表单内容有误：{e}")))?;
+    t.validate().map_err(crate::extract::validation_error)?;
+    Ok(t)
+}
+
+fn open_day_request(v: &views::FormValues, org_unit: &str) -> Result<serde_json::Value, ApiError> {
+    let get = |k: &str| v.get(k).map(|s| s.trim().to_owned()).unwrap_or_default();
+    let mut errors = Vec::new();
+    let time = |field: &'static str, value: String, errors: &mut Vec<FieldError>| {
+        beijing(field, &value).map_err(|e| errors.push(e)).ok()
+    };
+    let opens = time("booking_opens_at", get("booking_opens_at"), &mut errors);
+    let closes = time("booking_closes_at", get("booking_closes_at"), &mut errors);
+    let mut slots = Vec::new();
+    for (i, (starts, ends, capacity)) in [
+        ("slot0_starts", "slot0_ends", "slot0_capacity"),
+        ("slot1_starts", "slot1_ends", "slot1_capacity"),
+        ("slot2_starts", "slot2_ends", "slot2_capacity"),
+    ]
+    .into_iter()
+    .enumerate()
+    .take(views::OPEN_DAY_SLOTS)
+    {
+        if i > 0 && get(starts).is_empty() && get(ends).is_empty() && get(capacity).is_empty() {
+            continue;
+        }
+        let s = time(starts, get(starts), &mut errors);
+        let e = time(ends, get(ends), &mut errors);
+        let c = get(capacity).parse::<i64>().ok();
+        if c.is_none() {
+            errors.push(FieldError {
+                field: capacity.into(),
+                message: "请填写名额".into(),
+            });
+        }
+        slots.push(serde_json::json!({ "starts_at": s, "ends_at": e, "capacity": c }));
+    }
+    let number = |k: &'static str, errors: &mut Vec<FieldError>| {
+        get(k).parse::<i64>().ok().or_else(|| {
+            errors.push(FieldError {
+                field: k.into(),
+                message: "请填写整数".into(),
+            });
+            None
+        })
+    };
+    let cutoff = number("cancel_cutoff_minutes", &mut errors);
+    let party = number("max_party_size", &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(serde_json::json!({
+        "org_unit": org_unit,
+        "title": get("title"),
+        "description": get("description"),
+        "location": get("location"),
+        "eligibility": get("eligibility"),
+        "booking_opens_at": opens,
+        "booking_closes_at": closes,
+        "cancel_cutoff_minutes": cutoff,
+        "max_party_size": party,
+        "slots": slots,
+    }))
+}
+
+/// Creates the open day with its slots and publishes it, through the open-days service.
+pub async fn create_open_day(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    form: web::Form<views::FormValues>,
+) -> ConsoleResult<HttpResponse> {
+    let mut v = form.into_inner();
+    let csrf = v.remove("csrf");
+    who.check_csrf(csrf.as_deref())?;
+    let created = async {
+        let body = open_day_request(&v, &who.staff.org_unit)?;
+        let e = open_days_service::create(&state, &who.staff, parsed(body)?).await?;
+        open_days_service::publish(&state, &who.staff, e.id).await
+    }
+    .await;
+    match created {
+        Ok(e) => Ok(see_other(&format!("/console/open-days/{}/desk", e.id))),
+        Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
+            .content_type("text/html; charset=utf-8")
+            .body(views::open_day_form(&who.staff, &who.csrf, &v, Some(&e)).into_string())),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -510,6 +510,7 @@ pub fn open_days(staff: &CurrentStaff, csrf: &str, days: &[OpenDayView]) -> Mark
         "开放日签到",
         Some((staff, csrf)),
         html! {
+            p { a.button.primary href="/console/open-days/new" { "新建开放日" } }
             table.data {
                 caption.sr { "即将举办的开放日" }
                 thead { tr { th scope="col" { "开放日" } th scope="col" { "地点" } th scope="col" { "场次" } th scope="col" { "剩余名额" } th scope="col" { "操作" } } }
@@ -813,6 +814,66 @@ pub fn outcome_detail(
                     textarea #p-note name="note" required {}
                     button.primary type="submit" { "发布进展" }
                 }
+            }
+        },
+    )
+}
+
+/// The open-day form as typed: the event and up to three slots (empty rows are left out).
+pub type FormValues = std::collections::BTreeMap<String, String>;
+
+pub const OPEN_DAY_SLOTS: usize = 3;
+
+pub fn open_day_form(
+    staff: &CurrentStaff,
+    csrf: &str,
+    v: &FormValues,
+    error: Option<&ApiError>,
+) -> Markup {
+    let val = |k: &str| v.get(k).cloned().unwrap_or_default();
+    let input = |id: &str, label: &str, kind: &str, required: bool| {
+        html! {
+            div {
+                label for=(id) { (label) }
+                input id=(id) name=(id) type=(kind) value=(val(id)) required[required];
+            }
+        }
+    };
+    layout(
+        "新建开放日",
+        Some((staff, csrf)),
+        html! {
+            @if let Some(e) = error {
+                div.alert role="alert" #form-errors {
+                    (e.detail())
+                    ul { @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } } }
+                }
+            }
+            form.card #open-day-form method="post" action="/console/open-days/new" {
+                input type="hidden" name="csrf" value=(csrf);
+                (input("title", "名称", "text", true))
+                label for="description" { "介绍" }
+                textarea #description name="description" { (val("description")) }
+                (input("location", "地点", "text", true))
+                (input("eligibility", "参加对象（居民可见）", "text", false))
+                p.muted { "时间均为北京时间。" }
+                div.row2 {
+                    (input("booking_opens_at", "预约开始", "datetime-local", true))
+                    (input("booking_closes_at", "预约截止", "datetime-local", true))
+                    (input("cancel_cutoff_minutes", "开始前多少分钟停止取消", "number", true))
+                    (input("max_party_size", "每份预约最多人数（1 到 10）", "number", true))
+                }
+                fieldset {
+                    legend { "场次（不用的行留空）" }
+                    @for i in 0..OPEN_DAY_SLOTS {
+                        div.row3 {
+                            (input(&format!("slot{i}_starts"), &format!("第 {} 场开始", i + 1), "datetime-local", i == 0))
+                            (input(&format!("slot{i}_ends"), &format!("第 {} 场结束", i + 1), "datetime-local", i == 0))
+                            (input(&format!("slot{i}_capacity"), &format!("第 {} 场名额", i + 1), "number", i == 0))
+                        }
+                    }
+                }
+                button.primary type="submit" { "创建并发布" }
             }
         },
     )

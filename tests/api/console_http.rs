@@ -599,3 +599,84 @@ async fn administrators_create_staff_accounts_on_the_admin_page() {
     let (status, _) = page(&app, &cookie, "/console").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn staff_create_an_open_day_with_slots_on_the_form() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("xinjiekou-staff", "xinjiekou").await;
+    let cookie = console_session(&app, "xinjiekou-staff").await;
+    let (status, form_page) = page(&app, &cookie, "/console/open-days/new").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_in(&form_page);
+    let at = |days: i64, hour: u32| {
+        (chrono::Utc::now() + chrono::Duration::days(days) + chrono::Duration::hours(8))
+            .date_naive()
+            .and_hms_opt(hour, 0, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let mut fields = vec![
+        ("csrf", csrf.clone()),
+        ("title", "新街口街道办事处开放日".to_owned()),
+        ("description", "走进街道政务服务大厅".to_owned()),
+        ("location", "新街口街道政务服务中心".to_owned()),
+        ("eligibility", "辖区居民".to_owned()),
+        ("booking_opens_at", at(-1, 9)),
+        ("booking_closes_at", at(5, 18)),
+        ("cancel_cutoff_minutes", "60".to_owned()),
+        ("max_party_size", "3".to_owned()),
+        ("slot0_starts", at(7, 9)),
+        ("slot0_ends", at(7, 10)),
+        ("slot0_capacity", "".to_owned()),
+        ("slot1_starts", at(7, 14)),
+        ("slot1_ends", at(7, 15)),
+        ("slot1_capacity", "15".to_owned()),
+        ("slot2_starts", String::new()),
+        ("slot2_ends", String::new()),
+        ("slot2_capacity", String::new()),
+    ];
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            client()
+                .post(app.url("/console/open-days/new"))
+                .header(header::COOKIE, cookie)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // A slot without seats: the form comes back naming it, values kept.
+    let res = post(fields.clone()).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("slot0_capacity") && html.contains("新街口街道办事处开放日"));
+
+    fields[11] = ("slot0_capacity", "20".to_owned());
+    let res = post(fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let desk = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let id = desk.split('/').nth(3).unwrap().to_owned();
+    let event: Value = app
+        .get(
+            &format!("/api/v1/open-days/{id}"),
+            Some(&staff.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(event["status"], "published", "{event}");
+    let capacities: Vec<i64> = event["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["capacity"].as_i64().unwrap())
+        .collect();
+    assert_eq!(capacities, [20, 15]);
+    let (status, html) = page(&app, &cookie, &desk).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("slot-stats"));
+}
