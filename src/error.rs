@@ -156,6 +156,15 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The message for people (zh-CN); opaque for 5xx like the problem body.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
 }
 
 impl std::fmt::Display for ApiError {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 pub mod check_in_codes;
 pub mod config;
+pub mod console;
 pub mod content_check;
 pub mod db;
 pub mod deliberation;

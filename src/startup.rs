@@ -15,7 +15,7 @@ use crate::{
     auth::tokens::TokenKeys,
     cache::Cache,
     config::{Secret, Settings},
-    db, deliberation, extract, health, idempotency,
+    console, db, deliberation, extract, health, idempotency,
     jobs::Scheduler,
     notifications, officers, open_days, openapi, org_units,
     personal_data::{self, DataKey},
@@ -181,6 +181,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     open_days::configure(cfg);
     deliberation::configure(cfg);
     officers::configure(cfg);
+    console::configure(cfg);
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {

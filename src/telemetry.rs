@@ -103,10 +103,11 @@ pub async fn request_context(
             // an error that still escapes is rendered by actix, outside it.
             let res = next.call(req).await?.map_into_boxed_body();
             let status = res.status();
-            let is_problem = res
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+            // The staff console answers its errors as pages of its own (text/html).
+            let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+                v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                    || v.as_bytes().starts_with(b"text/html")
+            });
             let res = if (status.is_client_error() || status.is_server_error()) && !is_problem {
                 let (req, old) = res.into_parts();
                 let mut new = generic_for(status).error_response();

@@ -6,7 +6,7 @@ pub mod repo;
 mod routes;
 pub mod service;
 
-pub use dto::{StaffView, UserView};
+pub use dto::{CreateStaffRequest, StaffView, UserView};
 pub use routes::{ApiDoc, configure};
 
 /// The request the CLI and the bootstrap build for [`service::create_staff`].

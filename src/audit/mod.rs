@@ -14,6 +14,21 @@ pub use routes::{ApiDoc, configure};
 
 use crate::{auth::CurrentStaff, telemetry::current_request_id};
 
+/// The newest `limit` entries, for the administrators' console page.
+pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AuditEntryView>, DbErr> {
+    let filter = repo::Filter {
+        actor: None,
+        target: None,
+        from: None,
+        to: None,
+    };
+    Ok(repo::list(db, &filter, None, limit)
+        .await?
+        .into_iter()
+        .map(AuditEntryView::from)
+        .collect())
+}
+
 /// Who did it.
 #[derive(Debug, Clone)]
 pub struct Actor {

@@ -146,6 +146,36 @@ impl CurrentStaff {
     }
 }
 
+/// The caller behind an access token held somewhere other than the `Authorization` header
+/// (the staff console keeps it in a cookie): the same checks as the extractors.
+pub async fn identity_from_token(state: &AppState, token: &str) -> Result<Identity, ApiError> {
+    identify(state, token).await
+}
+
+/// The staff member behind an identity: refused for residents and disabled accounts.
+pub async fn staff_of_identity(
+    state: &AppState,
+    identity: Identity,
+) -> Result<CurrentStaff, ApiError> {
+    if identity.role == Role::Resident {
+        return Err(ApiError::forbidden("staff_only", "此功能仅供工作人员使用"));
+    }
+    // A disabled account loses access at once, not when its token expires.
+    let staff = repo::find_staff(&state.db, identity.id)
+        .await?
+        .filter(|s| !s.disabled)
+        .ok_or_else(|| ApiError::unauthorized("token_revoked", "账号已停用，请联系管理员"))?;
+    let org_unit = identity.org_unit.unwrap_or_default();
+    let is_admin = staff.role == Role::Admin.as_str();
+    Ok(CurrentStaff {
+        id: staff.id,
+        username: staff.username,
+        role: if is_admin { Role::Admin } else { Role::Staff },
+        org_unit,
+        is_admin,
+    })
+}
+
 impl FromRequest for CurrentStaff {
     type Error = ApiError;
     type Future = Fut<Self>;
@@ -155,25 +185,7 @@ impl FromRequest for CurrentStaff {
         let state = state(req);
         Box::pin(async move {
             let identity = identity.await?;
-            if identity.role == Role::Resident {
-                return Err(ApiError::forbidden("staff_only", "此功能仅供工作人员使用"));
-            }
-            // A disabled account loses access at once, not when its token expires.
-            let staff = repo::find_staff(&state?.db, identity.id)
-                .await?
-                .filter(|s| !s.disabled)
-                .ok_or_else(|| {
-                    ApiError::unauthorized("token_revoked", "账号已停用，请联系管理员")
-                })?;
-            let org_unit = identity.org_unit.unwrap_or_default();
-            let is_admin = staff.role == Role::Admin.as_str();
-            Ok(CurrentStaff {
-                id: staff.id,
-                username: staff.username,
-                role: if is_admin { Role::Admin } else { Role::Staff },
-                org_unit,
-                is_admin,
-            })
+            staff_of_identity(&*state?, identity).await
         })
     }
 }

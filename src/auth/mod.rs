@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use dto::{TokenResponse, UserView};
-pub use extractors::{CurrentResident, CurrentStaff, Identity, RequireAdmin, bearer_subject};
+pub use extractors::{
+    CurrentResident, CurrentStaff, Identity, RequireAdmin, bearer_subject, identity_from_token,
+    staff_of_identity,
+};
 pub use routes::{ApiDoc, configure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -8,5 +8,5 @@ mod repo;
 mod routes;
 pub mod service;
 
-pub use dto::ReservationView;
+pub use dto::{OpenDayStats, OpenDayView, ReservationView};
 pub use routes::{ApiDoc, configure, configure_me};

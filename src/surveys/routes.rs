@@ -28,7 +28,7 @@ use crate::{
 #[openapi(
     paths(list_surveys, create_survey, get_survey, update_survey, delete_survey, publish_survey,
           close_survey, submit_response, my_responses, survey_results, list_responses,
-          export_responses),
+          export_responses, results_chart),
     components(schemas(SurveyBody, PublishedSurvey, StaffSurveyView, SurveySummary, SurveyStatus,
         SubmitRequest, SubmittedResponse, MyResponse, Page<SurveySummary>, SurveyPage, Question,
         QuestionKind, ChoiceOption, Row, TextFormat, ResponseView, Page<ResponseView>, ExportFormat,
@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(list_responses),
             )
             .service(web::resource("/{id}/results").get(survey_results))
+            .service(web::resource("/{id}/results/charts/{question_id}.svg").get(results_chart))
             .service(web::resource("/{id}/export").get(export_responses)),
     )
     .service(web::resource("/api/v1/me/responses").get(my_responses));
@@ -284,9 +285,19 @@ async fn export_responses(
     id: web::Path<Uuid>,
     query: web::Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
-    let plan = service::export_plan(&state, &staff, id.into_inner()).await?;
+    export_http(&state, &staff, id.into_inner(), query.format).await
+}
+
+/// The export as an HTTP answer, shared by the API and the staff console.
+pub async fn export_http(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+    format: ExportFormat,
+) -> ApiResult<HttpResponse> {
+    let plan = service::export_plan(state, staff, id).await?;
     let filename = format!("survey-{}", plan.survey_id);
-    match query.format {
+    match format {
         ExportFormat::Csv => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((
@@ -305,4 +316,25 @@ async fn export_responses(
                 .streaming(body))
         }
     }
+}
+
+/// One question's results as an SVG chart (bars per option, distribution of numbers and
+/// scales, NPS groups, matrix rows, ranking), for reports and the mini-program.
+#[utoipa::path(get, path = "/api/v1/surveys/{id}/results/charts/{question_id}.svg", tag = "surveys",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("question_id" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml", body = String),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json", description = "`question_not_found`, or `chart_unavailable` for text, date and region questions")))]
+async fn results_chart(
+    staff: CurrentStaff,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, question_id) = path.into_inner();
+    let svg = service::chart(&state, &staff, id, &question_id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "private, max-age=5"))
+        .body(svg))
 }

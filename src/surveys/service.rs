@@ -855,6 +855,26 @@ pub async fn results(
     Ok(computed)
 }
 
+/// One question's chart (SVG) from the live results.
+pub async fn chart(
+    state: &AppState,
+    staff: &CurrentStaff,
+    id: Uuid,
+    question_id: &str,
+) -> ApiResult<String> {
+    let results = results(state, staff, id, None).await?;
+    let q = results
+        .questions
+        .iter()
+        .find(|q| q.question_id == question_id)
+        .ok_or_else(|| ApiError::not_found("question_not_found", "问卷中没有这道题"))?;
+    super::charts::question_svg(q)
+        .ok_or_else(|| {
+            ApiError::not_found("chart_unavailable", "这道题没有图表，请在答卷列表中查看")
+        })?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("chart drawing failed: {e}")))
+}
+
 /// Responses one page at a time, for reading text answers.
 pub async fn responses(
     state: &AppState,
