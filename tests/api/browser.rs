@@ -298,13 +298,21 @@ impl Browser {
         .await;
     }
 
-    /// Saves a PNG of the viewport under `docs/screenshots/`.
+    /// Saves a PNG of the viewport: under `docs/screenshots/` (the README's pictures) when
+    /// `UPDATE_SCREENSHOTS=1`, else under `target/screenshots/`, so a test run leaves the
+    /// committed pictures alone.
     pub async fn screenshot(&self, name: &str) {
         let data = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(data.as_str().unwrap())
             .unwrap();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            root.join("docs/screenshots")
+        } else {
+            root.join("target/screenshots")
+        };
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
