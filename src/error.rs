@@ -130,10 +130,7 @@ impl ApiError {
         {
             return Self {
                 cause: Some(cause),
-                ..Self::unavailable(
-                    "database_unavailable",
-                    "服务暂时不可用，请稍后再试",
-                )
+                ..Self::unavailable("database_unavailable", "服务暂时不可用，请稍后再试")
             };
         }
         Self {

@@ -26,8 +26,8 @@ use wiremock::{Mock, ResponseTemplate, matchers::path};
 use crate::{
     helpers::{Session, TestApp, assert_problem, spawn_app, spawn_app_with},
     notifications::{
-        WELCOME_TEMPLATE, let_the_wait_pass, subscribe_send, welcome_id, wechat_says,
-        wechat_token_is, with_templates,
+        WELCOME_TEMPLATE, let_the_wait_pass, subscribe_send, wechat_says, wechat_token_is,
+        welcome_id, with_templates,
     },
     open_days_support::{reserve_body, slot, slot_id},
 };
@@ -129,9 +129,17 @@ async fn a_residents_morning(
     )
     .await;
     seen.push(("answer", s, b));
-    let (s, b) = status_of(app.patch("/api/v1/me", t, &json!({ "nickname": "老赵" })).await).await;
+    let (s, b) = status_of(
+        app.patch("/api/v1/me", t, &json!({ "nickname": "老赵" }))
+            .await,
+    )
+    .await;
     seen.push(("profile", s, b));
-    let (s, b) = status_of(app.reserve(who, event, &reserve_body(&slot_id(event, 0), 1)).await).await;
+    let (s, b) = status_of(
+        app.reserve(who, event, &reserve_body(&slot_id(event, 0), 1))
+            .await,
+    )
+    .await;
     seen.push(("booking", s, b));
     let (s, b) = status_of(app.get("/api/v1/open-days", None).await).await;
     seen.push(("open days", s, b));
@@ -163,12 +171,19 @@ async fn redis_stopped_and_restarted_under_a_running_service() {
     .await;
     let staff = app.staff_of("desheng.gong", "desheng").await;
     let survey = app.published_survey(&staff, &survey_body()).await;
-    let event = app.open_day(&app.unit_staff().await, vec![slot(600, 60, 50)]).await;
+    let event = app
+        .open_day(&app.unit_staff().await, vec![slot(600, 60, 50)])
+        .await;
     let before = app.resident_of("o-before", "desheng").await;
     assert_all_succeeded(&a_residents_morning(&app, &before, &survey, &event).await);
     assert_eq!(readiness(&app).await["cache"], "ok");
     assert!(
-        redis.keys().await.unwrap().iter().any(|k| k.contains("survey:")),
+        redis
+            .keys()
+            .await
+            .unwrap()
+            .iter()
+            .any(|k| k.contains("survey:")),
         "the questionnaire is cached in Redis"
     );
 
@@ -356,7 +371,11 @@ async fn requests_while_postgresql_is_away_are_503_quickly_and_service_recovers_
         if res.status() == StatusCode::OK {
             break;
         }
-        assert!(Instant::now() < deadline, "never recovered: {}", res.status());
+        assert!(
+            Instant::now() < deadline,
+            "never recovered: {}",
+            res.status()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);

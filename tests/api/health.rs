@@ -44,12 +44,7 @@ async fn readiness_fails_when_the_database_is_gone() {
 
     // A request that needs the database is a retryable 503 that says nothing internal.
     let res = app.get("/api/v1/me", Some(&resident.access_token)).await;
-    let body = assert_problem(
-        res,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "database_unavailable",
-    )
-    .await;
+    let body = assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "database_unavailable").await;
     let text = format!("{} {}", body["title"], body["detail"]).to_lowercase();
     for leak in ["sql", "pool", "database", "connection", "sqlx"] {
         assert!(!text.contains(leak), "5xx body leaks {leak}: {body}");

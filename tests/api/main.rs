@@ -27,6 +27,7 @@ mod open_days_events;
 mod open_days_support;
 mod openapi;
 mod org_units;
+mod owasp;
 mod personal_data;
 mod process;
 mod rate_limit;

@@ -54,7 +54,10 @@ fn survey_body(org_unit: &str) -> Value {
 async fn residents(app: &TestApp, prefix: &str, n: usize, sub_district: &str) -> Vec<Session> {
     let mut out = Vec::new();
     for i in 0..n {
-        out.push(app.resident_of(&format!("{prefix}-{i}"), sub_district).await);
+        out.push(
+            app.resident_of(&format!("{prefix}-{i}"), sub_district)
+                .await,
+        );
     }
     out
 }
@@ -97,10 +100,7 @@ async fn an_open_day_slot_is_never_overbooked_across_two_instances() {
     let answers = join_all(attempts).await;
     let mut created_by: HashMap<usize, usize> = HashMap::new();
     for (i, status, v) in &answers {
-        assert!(
-            !status.is_server_error(),
-            "resident {i} got {status}: {v}"
-        );
+        assert!(!status.is_server_error(), "resident {i} got {status}: {v}");
         match *status {
             StatusCode::CREATED => *created_by.entry(*i).or_default() += 1,
             StatusCode::CONFLICT => assert!(
