@@ -194,6 +194,10 @@ async fn redis_stopped_and_restarted_under_a_running_service() {
     let during = app.resident_of("o-during", "desheng").await;
     let started = Instant::now();
     assert_all_succeeded(&a_residents_morning(&app, &during, &survey, &event).await);
+    eprintln!(
+        "figure: a resident's morning with Redis dead took {:?}",
+        started.elapsed()
+    );
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "a dead Redis costs milliseconds, not timeouts: {:?}",
@@ -349,6 +353,10 @@ async fn requests_while_postgresql_is_away_are_503_quickly_and_service_recovers_
     for res in gap {
         assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "database_unavailable").await;
     }
+    eprintln!(
+        "figure: six requests in the database gap answered 503 in {:?}",
+        started.elapsed()
+    );
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "answered in {:?}",
@@ -365,10 +373,15 @@ async fn requests_while_postgresql_is_away_are_503_quickly_and_service_recovers_
     proxy.restore().await;
 
     // No restart: the pool reconnects on its own.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let restored = Instant::now();
+    let deadline = restored + Duration::from_secs(10);
     loop {
         let res = app.get("/api/v1/me", t).await;
         if res.status() == StatusCode::OK {
+            eprintln!(
+                "figure: first 200 {:?} after the database returned",
+                restored.elapsed()
+            );
             break;
         }
         assert!(
@@ -451,6 +464,7 @@ async fn logins_hanging_on_a_slow_wechat_block_no_one_else() {
     let (logins, (others_took, me, units)) = tokio::join!(hanging, others);
     assert_eq!(me, StatusCode::OK);
     assert_eq!(units, StatusCode::OK);
+    eprintln!("figure: /me and /org-units took {others_took:?} while 8 logins hung on WeChat");
     assert!(
         others_took < Duration::from_millis(1_000),
         "other requests waited {others_took:?} behind the hanging logins"
