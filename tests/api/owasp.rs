@@ -45,6 +45,10 @@ fn resident_may(method: &Method, path: &str) -> bool {
         ("DELETE", "/api/v1/reservations/{id}"),
         ("POST", "/api/v1/outcomes/{id}/follow"),
         ("DELETE", "/api/v1/outcomes/{id}/follow"),
+        ("POST", "/api/v1/officer-campaigns/{id}/applications"),
+        ("DELETE", "/api/v1/officer-campaigns/{id}/applications/me"),
+        ("POST", "/api/v1/officer-activities/{id}/signups"),
+        ("POST", "/api/v1/officer-activities/{id}/feedback"),
     ];
     path.starts_with("/api/v1/me") || own.iter().any(|(m, p)| *m == method.as_str() && *p == path)
 }
