@@ -28,7 +28,12 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(1)
             .acquire_timeout(Duration::from_secs(30));
     } else {
-        opts.max_connections(settings.database_max_connections);
+        // While PostgreSQL is away (restarting) the pool keeps retrying refused connections
+        // until this deadline: it bounds how long a request waits before its 503.
+        opts.max_connections(settings.database_max_connections)
+            .acquire_timeout(Duration::from_millis(
+                settings.database_acquire_timeout_ms.max(100),
+            ));
     }
     Database::connect(opts).await
 }

@@ -8,7 +8,7 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr, SqlxError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -119,10 +119,22 @@ impl ApiError {
         }
     }
 
-    /// Something went wrong on our side. The cause is logged, never shown.
+    /// Something went wrong on our side. The cause is logged, never shown. A database that
+    /// cannot be reached is told apart: it is 503 `database_unavailable`, which a client may
+    /// retry, wherever in a use case the failure surfaced.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        let cause = cause.into();
+        if cause
+            .chain()
+            .any(|c| c.downcast_ref::<DbErr>().is_some_and(is_unreachable))
+        {
+            return Self {
+                cause: Some(cause),
+                ..Self::unavailable("database_unavailable", "服务暂时不可用，请稍后再试")
+            };
+        }
         Self {
-            cause: Some(cause.into()),
+            cause: Some(cause),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -180,6 +192,32 @@ impl std::fmt::Display for ApiError {
 impl From<DbErr> for ApiError {
     fn from(e: DbErr) -> Self {
         Self::internal(e)
+    }
+}
+
+/// True when the database could not be reached at all (no connection within the acquire
+/// timeout, a refused or dropped connection, a server shutting down or gone), as opposed to
+/// a statement it refused.
+pub fn is_unreachable(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                SqlxError::Io(_)
+                | SqlxError::Tls(_)
+                | SqlxError::Protocol(_)
+                | SqlxError::PoolTimedOut
+                | SqlxError::PoolClosed
+                | SqlxError::WorkerCrashed => true,
+                // 08: connection exception; 57P01-03: shutting down / cannot connect now;
+                // 3D000: the database does not exist (dropped under us).
+                SqlxError::Database(d) => d
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "3D000"),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 

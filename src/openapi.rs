@@ -58,7 +58,83 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::open_days::ApiDoc::openapi());
     doc.merge(crate::deliberation::ApiDoc::openapi());
     doc.merge(crate::officers::ApiDoc::openapi());
+    document_common_errors(&mut doc);
     doc
+}
+
+/// The answers every operation can give besides its own: what actix and the shared
+/// extractors send before a handler runs (bad input, missing or refused token, oversized
+/// or non-JSON body) and an unreachable database. Added here once, so that an operation's
+/// own annotation lists only what is particular to it and none is left undocumented.
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::error::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operational = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
+        let has_path_params = path.contains('{');
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, false),
+            (&mut item.patch, true),
+        ];
+        for (op, may_have_body) in operations {
+            let Some(op) = op.as_mut() else { continue };
+            let signed_in = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let has_body = may_have_body && (op.request_body.is_some() || signed_in);
+            let mut add = |code: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| problem(description));
+            };
+            if has_params || has_path_params || has_body {
+                add(
+                    "400",
+                    "`invalid_query`, `invalid_path_parameter`, `invalid_json`, `invalid_idempotency_key`",
+                );
+            }
+            if signed_in {
+                add(
+                    "401",
+                    "`token_missing`, `token_invalid`, `token_expired`, `token_revoked`",
+                );
+                add(
+                    "403",
+                    "`resident_only`, `staff_only`, `admin_only`, `org_unit_forbidden`",
+                );
+            }
+            if has_path_params {
+                add("404", "not found");
+            }
+            if has_body {
+                add("413", "`payload_too_large`");
+                add("415", "`unsupported_media_type`");
+                add(
+                    "422",
+                    "`invalid_field`, `validation_failed`, `idempotency_key_reused`",
+                );
+            }
+            if !operational {
+                add("503", "`database_unavailable`: retry later");
+            }
+        }
+    }
 }
 
 /// The document as committed: pretty JSON with a trailing newline.

@@ -126,7 +126,8 @@ async fn list_staff(
 #[utoipa::path(post, path = "/api/v1/admin/staff/{id}/disable", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = StaffView),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json", description = "`cannot_disable_self`")))]
 async fn disable_staff(
     RequireAdmin(admin): RequireAdmin,
     state: web::Data<AppState>,

@@ -85,6 +85,16 @@ pub struct PublishedSurvey {
     pub pages: Vec<Page>,
 }
 
+/// `GET /surveys/{id}` answers by who asks: residents the published version, staff their
+/// working view. Residents' answers are cached bytes of `PublishedSurvey`, written as they are.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // `Resident` is what the cached bytes hold; it names them in the spec.
+pub enum SurveyForCaller {
+    Resident(PublishedSurvey),
+    Staff(StaffSurveyView),
+}
+
 /// What staff see of a survey.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StaffSurveyView {

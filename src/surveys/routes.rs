@@ -6,8 +6,8 @@ use super::{
     domain::{ChoiceOption, Page as SurveyPage, Question, QuestionKind, Row, TextFormat},
     dto::{
         ExportFormat, ExportQuery, MyResponse, PublishedSurvey, ResponseView, ResultsQuery,
-        StaffSurveyView, SubmitRequest, SubmittedResponse, SurveyBody, SurveyListQuery,
-        SurveyStatus, SurveySummary,
+        StaffSurveyView, SubmitRequest, SubmittedResponse, SurveyBody, SurveyForCaller,
+        SurveyListQuery, SurveyStatus, SurveySummary,
     },
     hot::Source,
     results::{
@@ -29,7 +29,7 @@ use crate::{
     paths(list_surveys, create_survey, get_survey, update_survey, delete_survey, publish_survey,
           close_survey, submit_response, my_responses, survey_results, list_responses,
           export_responses, results_chart),
-    components(schemas(SurveyBody, PublishedSurvey, StaffSurveyView, SurveySummary, SurveyStatus,
+    components(schemas(SurveyBody, PublishedSurvey, StaffSurveyView, SurveyForCaller, SurveySummary, SurveyStatus,
         SubmitRequest, SubmittedResponse, MyResponse, Page<SurveySummary>, SurveyPage, Question,
         QuestionKind, ChoiceOption, Row, TextFormat, ResponseView, Page<ResponseView>, ExportFormat,
         Results, QuestionResult, OptionCount, NumberStats, ValueCount, Nps, RowResult, RankResult,
@@ -115,7 +115,7 @@ async fn create_survey(
 /// an `ETag` and answers `304` to a matching `If-None-Match`).
 #[utoipa::path(get, path = "/api/v1/surveys/{id}", tag = "surveys", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = PublishedSurvey, description = "residents; staff get `StaffSurveyView`"),
+    responses((status = 200, body = SurveyForCaller, description = "residents get the published version, staff their working view"),
               (status = 304, description = "not modified"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_survey(
@@ -127,7 +127,8 @@ async fn get_survey(
     let id = id.into_inner();
     if who.role != Role::Resident {
         let staff = CurrentStaff::of(&req).await?;
-        return Ok(HttpResponse::Ok().json(service::get_for_staff(&state, &staff, id).await?));
+        let view = service::get_for_staff(&state, &staff, id).await?;
+        return Ok(HttpResponse::Ok().json(SurveyForCaller::Staff(view)));
     }
     if let Some(tag) = service::etag(&state, id).await?
         && req
@@ -277,7 +278,9 @@ async fn list_responses(
 /// column per question (multi-choice: one per option), labels and codes.
 #[utoipa::path(get, path = "/api/v1/surveys/{id}/export", tag = "surveys", security(("bearer" = [])),
     params(("id" = Uuid, Path), ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String),
+    responses((status = 200, description = "CSV or XLSX, as `format` asks", content(
+                  (String = "text/csv"),
+                  (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn export_responses(
     staff: CurrentStaff,

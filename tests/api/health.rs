@@ -42,10 +42,10 @@ async fn readiness_fails_when_the_database_is_gone() {
     // Still alive: liveness does not depend on the database.
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
 
-    // A request that needs the database fails opaquely: nothing internal in the body.
+    // A request that needs the database is a retryable 503 that says nothing internal.
     let res = app.get("/api/v1/me", Some(&resident.access_token)).await;
-    let body = assert_problem(res, StatusCode::INTERNAL_SERVER_ERROR, "internal_error").await;
-    let text = body.to_string().to_lowercase();
+    let body = assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "database_unavailable").await;
+    let text = format!("{} {}", body["title"], body["detail"]).to_lowercase();
     for leak in ["sql", "pool", "database", "connection", "sqlx"] {
         assert!(!text.contains(leak), "5xx body leaks {leak}: {body}");
     }

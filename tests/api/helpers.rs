@@ -207,6 +207,12 @@ impl TestApp {
     /// A second instance of the service on this app's database (its own pool on PostgreSQL;
     /// on SQLite, which is single-instance, the same pool), with its own WeChat client.
     pub async fn another_instance(&self) -> AppState {
+        self.another_instance_serving().await.0
+    }
+
+    /// `another_instance`, with the base URL it answers on, so requests can be spread over
+    /// both as a load balancer would.
+    pub async fn another_instance_serving(&self) -> (AppState, String) {
         let app = if self.pg_database.is_some() {
             Application::build(self.settings.clone()).await
         } else {
@@ -214,8 +220,9 @@ impl TestApp {
         }
         .expect("second instance builds");
         let state = app.state().clone();
+        let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        state
+        (state, address)
     }
 
     /// Runs one tick of a job now, as the scheduler would.

@@ -48,13 +48,28 @@ pub enum Condition {
 }
 
 const MAX_DEPTH: usize = 8;
+/// Conditions (groups and leaves) in one tree. Every submission evaluates every tree, so a
+/// tree as wide as the body limit allows (thousands of leaves) would cost each answer.
+const MAX_NODES: usize = 64;
 
 impl Condition {
     /// Checks the condition against the questions met before it. Answers the problems found.
     pub fn check(&self, earlier: &HashMap<&str, &Question>) -> Vec<String> {
+        if self.nodes() > MAX_NODES {
+            return vec![format!("条件不能超过 {MAX_NODES} 项")];
+        }
         let mut out = Vec::new();
         self.check_at(earlier, 0, &mut out);
         out
+    }
+
+    /// How many conditions the tree holds, groups included.
+    fn nodes(&self) -> usize {
+        1 + match self {
+            Self::All { all: list } | Self::Any { any: list } => list.iter().map(Self::nodes).sum(),
+            Self::Not { not } => not.nodes(),
+            Self::Leaf { .. } => 0,
+        }
     }
 
     fn check_at(&self, earlier: &HashMap<&str, &Question>, depth: usize, out: &mut Vec<String>) {
@@ -226,5 +241,39 @@ fn compare(answer: &Answer, v: &Value) -> Option<std::cmp::Ordering> {
         Answer::Number(n) => n.partial_cmp(&v.as_f64()?),
         Answer::Date(d) => Some(d.cmp(&v.as_str()?.parse::<chrono::NaiveDate>().ok()?)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use serde_json::json;
+
+    use super::*;
+
+    fn leaf() -> serde_json::Value {
+        json!({ "q": "q1", "op": "answered" })
+    }
+
+    fn problems(c: serde_json::Value) -> Vec<String> {
+        let c: Condition = serde_json::from_value(c).expect("parses");
+        // No earlier questions: every leaf also reports its unknown question.
+        c.check(&HashMap::new())
+    }
+
+    #[test]
+    fn a_tree_deeper_than_the_bound_is_refused() {
+        let mut c = leaf();
+        for _ in 0..=MAX_DEPTH {
+            c = json!({ "not": c });
+        }
+        assert!(problems(c).iter().any(|p| p.contains("嵌套")));
+    }
+
+    #[test]
+    fn a_tree_wider_than_the_bound_is_refused_once_without_visiting_each_leaf() {
+        let c = json!({ "any": vec![leaf(); MAX_NODES] });
+        assert_eq!(problems(c), [format!("条件不能超过 {MAX_NODES} 项")]);
+        let c = json!({ "any": vec![leaf(); MAX_NODES - 1] });
+        assert!(!problems(c).iter().any(|p| p.contains("不能超过")));
     }
 }
