@@ -19,6 +19,7 @@ mod helpers;
 mod idempotency;
 mod jobs;
 mod me;
+mod near_cache;
 mod notifications;
 mod open_days_booking;
 mod open_days_door;
