@@ -54,6 +54,15 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
+/// Near lookups count like any other, so the hit rate still describes every lookup.
+fn count_lookup(hit: bool) {
+    if hit {
+        metrics::counter!("cache_hits_total").increment(1);
+    } else {
+        metrics::counter!("cache_misses_total").increment(1);
+    }
+}
+
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     match serde_json::from_slice(bytes) {
         Ok(v) => Some(v),
@@ -181,12 +190,7 @@ impl Cache {
             return self.read(&key).await.ok().flatten();
         }
         if let Some(copy) = self.near.get(&key).await {
-            let counter = if copy.is_some() {
-                "cache_hits_total"
-            } else {
-                "cache_misses_total"
-            };
-            metrics::counter!(counter).increment(1);
+            count_lookup(copy.is_some());
             return copy.map(|bytes| bytes.to_vec());
         }
         let seen = self.near.generation();
@@ -276,6 +280,7 @@ impl Cache {
         }
         let key = self.key(key);
         if let Some(marked) = self.near.is_marked(&key) {
+            count_lookup(marked);
             return marked;
         }
         let found = match self.live_redis() {

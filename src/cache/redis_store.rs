@@ -131,7 +131,12 @@ impl RedisStore {
     }
 
     /// Whether `member` is marked beyond `now_ms`.
-    pub async fn is_marked(&self, set: &str, member: &str, now_ms: u64) -> Result<bool, CacheError> {
+    pub async fn is_marked(
+        &self,
+        set: &str,
+        member: &str,
+        now_ms: u64,
+    ) -> Result<bool, CacheError> {
         let mut c = self.conn.clone();
         let until: Option<f64> = c.zscore(set, member).await?;
         #[allow(clippy::cast_precision_loss)]

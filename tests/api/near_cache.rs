@@ -17,8 +17,8 @@ const AT_ONCE: Duration = Duration::from_millis(300);
 async fn app_on_redis() -> TestApp {
     spawn_app_with(|s| {
         if s.redis_url.trim().is_empty() {
-            s.redis_url = std::env::var("TEST_REDIS_URL")
-                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+            s.redis_url =
+                std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         }
     })
     .await
