@@ -26,6 +26,10 @@ DB_URL="${PG_ADMIN%/*}/$DB_NAME"
 REDIS_URL="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 SECRET="bench-secret-$(date +%s)-0123456789abcdef0123456789"
 WORK="$(mktemp -d)"
+# The storm holds 2,500 connections per instance (and as many in each client).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((STORM_RESIDENTS + 1024)) ] \
+    || { echo "BENCH FAILED: open-file limit $(ulimit -n) is too low for the storm" >&2; exit 1; }
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 fail() { echo "BENCH FAILED: $*" >&2; exit 1; }
