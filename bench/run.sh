@@ -14,38 +14,68 @@ CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 THREADS="${BENCH_THREADS:-2}"
 RESIDENTS="${BENCH_RESIDENTS:-60000}"
 PORT="${BENCH_PORT:-18080}"
+PORT_B=$((PORT + 1))
+STORM_RESIDENTS="${BENCH_STORM_RESIDENTS:-5000}"
+STORM_SEATS=100
+# Database connections per instance (the service's default). More do not help submissions
+# while each one updates the survey's row (see bench/results): they only queue on its lock.
+POOL="${BENCH_POOL:-10}"
 PG_ADMIN="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
 DB_NAME=canyu_bench
 DB_URL="${PG_ADMIN%/*}/$DB_NAME"
 REDIS_URL="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 SECRET="bench-secret-$(date +%s)-0123456789abcdef0123456789"
 WORK="$(mktemp -d)"
-trap 'kill "${PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# The storm holds 2,500 connections per instance (and as many in each client).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((STORM_RESIDENTS + 1024)) ] \
+    || { echo "BENCH FAILED: open-file limit $(ulimit -n) is too low for the storm" >&2; exit 1; }
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+fail() { echo "BENCH FAILED: $*" >&2; exit 1; }
 
-command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
-command -v pgbench >/dev/null || apt-get install -y postgresql-client >/dev/null
+need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; } || fail "cannot install $2"; }
+need wrk wrk
+need pgbench postgresql-client
+need psql postgresql-client
+need redis-cli redis-tools
+need python3 python3
+need curl curl
 pg_isready -h 127.0.0.1 -q || { echo "PostgreSQL does not answer on 127.0.0.1:5432" >&2; exit 1; }
 redis-cli -h 127.0.0.1 ping | grep -q PONG || { echo "Redis does not answer on 127.0.0.1:6379" >&2; exit 1; }
 
-echo "==> building the release binary"
-cargo build --release --quiet --bin canyu
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    echo "==> building the release binary"
+    cargo build --release --quiet --bin canyu
+fi
+[ -x target/release/canyu ] || fail "no release binary at target/release/canyu"
 
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME"
 redis-cli -h 127.0.0.1 --scan --pattern 'bench:*' | xargs -r redis-cli -h 127.0.0.1 del >/dev/null
 
-echo "==> starting canyu on PostgreSQL + Redis"
+echo "==> starting two canyu instances on PostgreSQL + Redis"
 CANYU_DATABASE_URL="$DB_URL" CANYU_DATA_DIR="$WORK" ./target/release/canyu migrate >/dev/null
-START_NS=$(date +%s%N)
-CANYU_PORT=$PORT CANYU_DATA_DIR="$WORK" CANYU_DATABASE_URL="$DB_URL" CANYU_REDIS_URL="$REDIS_URL" \
-CANYU_CACHE_PREFIX="bench:" CANYU_JWT_SECRET="$SECRET" CANYU_BOOTSTRAP_ADMIN="bench-admin:Bench-admin-2026" \
-CANYU_RATE_LIMIT_LOGIN_PER_MIN=0 CANYU_RATE_LIMIT_SUBMIT_PER_MIN=0 CANYU_LOG_FORMAT=json RUST_LOG=warn \
-    ./target/release/canyu serve >"$WORK/canyu.log" 2>&1 &
-PID=$!
-until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do
-    kill -0 $PID 2>/dev/null || { cat "$WORK/canyu.log"; exit 1; }
-    sleep 0.01
-done
-READY_MS=$(( ($(date +%s%N) - START_NS) / 1000000 ))
+# start_instance NAME PORT: starts one instance, waits until /readyz answers, sets
+# PID_<NAME> and READY_MS_<NAME> (cold start to ready, migrated database).
+start_instance() {
+    local name=$1 port=$2 t0 pid
+    t0=$(date +%s%N)
+    CANYU_PORT=$port CANYU_DATA_DIR="$WORK" CANYU_DATABASE_URL="$DB_URL" CANYU_REDIS_URL="$REDIS_URL" \
+    CANYU_CACHE_PREFIX="bench:" CANYU_JWT_SECRET="$SECRET" CANYU_BOOTSTRAP_ADMIN="bench-admin:Bench-admin-2026" \
+    CANYU_RATE_LIMIT_LOGIN_PER_MIN=0 CANYU_DATABASE_MAX_CONNECTIONS="$POOL" CANYU_LOG_FORMAT=json RUST_LOG=warn \
+        ./target/release/canyu serve >"$WORK/canyu-$name.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do
+        kill -0 "$pid" 2>/dev/null || { cat "$WORK/canyu-$name.log" >&2; fail "instance $name exited before ready"; }
+        sleep 0.01
+    done
+    printf -v "PID_$name" '%s' "$pid"
+    printf -v "READY_MS_$name" '%s' "$(( ($(date +%s%N) - t0) / 1000000 ))"
+}
+start_instance A "$PORT"
+start_instance B "$PORT_B"
+PID=$PID_A
 
 BASE="http://127.0.0.1:$PORT"
 ADMIN=$(curl -sf "$BASE/api/v1/auth/staff/login" -H 'content-type: application/json' \
@@ -91,6 +121,73 @@ read -r SUB_RPS SUB_P99 SUB_ERR < <(BENCH_TOKENS="$WORK/tokens.txt" BENCH_BODY="
 STORED=$(psql "$DB_URL" -Atc "SELECT count(*) FROM survey_responses")
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
 
+echo "==> booking storm: $STORM_RESIDENTS residents, one $STORM_SEATS-seat slot, two instances"
+python3 bench/mint_tokens.py "$DB_URL" "$SECRET" "$STORM_RESIDENTS" "$WORK/storm_tokens.txt"
+OPEN_DAY=$(python3 - "$WORK/open_day.json" <<'PY'
+import datetime as dt, json, sys
+now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+iso = lambda t: t.isoformat().replace("+00:00", "Z")
+starts = now + dt.timedelta(days=2)
+json.dump({
+    "org_unit": "shichahai", "title": "什刹海街道办事处开放日", "description": "压力测试",
+    "location": "地安门西大街 49 号", "booking_opens_at": iso(now - dt.timedelta(minutes=1)),
+    "booking_closes_at": iso(now + dt.timedelta(days=1)), "cancel_cutoff_minutes": 60,
+    "max_party_size": 1, "eligibility": "",
+    "slots": [{"starts_at": iso(starts), "ends_at": iso(starts + dt.timedelta(hours=2)), "capacity": 100}],
+}, open(sys.argv[1], "w"), ensure_ascii=False)
+PY
+curl -sf "$BASE/api/v1/open-days" -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+    --data-binary @"$WORK/open_day.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"], d["slots"][0]["id"])') \
+    || fail "could not create the open day"
+read -r OPEN_DAY SLOT <<<"$OPEN_DAY"
+curl -sf -XPOST "$BASE/api/v1/open-days/$OPEN_DAY/publish" -H "authorization: Bearer $ADMIN" >/dev/null \
+    || fail "could not publish the open day"
+printf '{"slot_id":"%s","party_size":1,"visitor_name":"张三","phone":"13800138000","consent":true}' "$SLOT" \
+    >"$WORK/reserve.json"
+HALF=$(( STORM_RESIDENTS / 2 ))
+head -n "$HALF" "$WORK/storm_tokens.txt" >"$WORK/storm_a.txt"
+tail -n +"$((HALF + 1))" "$WORK/storm_tokens.txt" >"$WORK/storm_b.txt"
+# Both clients connect first; the storm starts when both are ready.
+rm -f "$WORK/go"
+STORM_PIDS=()
+for side in a b; do
+    port=$PORT; [ $side = b ] && port=$PORT_B
+    python3 bench/storm.py 127.0.0.1 "$port" "/api/v1/open-days/$OPEN_DAY/reservations" "$WORK/storm_$side.txt" \
+        "$WORK/reserve.json" "$WORK/go" "$WORK/storm_$side.json" "$WORK/ready_$side" &
+    STORM_PIDS+=("$!")
+done
+until [ -e "$WORK/ready_a" ] && [ -e "$WORK/ready_b" ]; do
+    for p in "${STORM_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || fail "storm client exited before the storm"; done
+    sleep 0.05
+done
+touch "$WORK/go"
+for p in "${STORM_PIDS[@]}"; do wait "$p" || fail "storm client failed"; done
+read -r STORM_OK STORM_409 STORM_5XX STORM_NONE STORM_OTHER STORM_P50 STORM_P99 STORM_MAX < <(python3 - "$WORK/storm_a.json" "$WORK/storm_b.json" <<'PY'
+import json, sys
+statuses, lat = {}, []
+for path in sys.argv[1:]:
+    d = json.load(open(path))
+    for k, v in d["statuses"].items():
+        statuses[int(k)] = statuses.get(int(k), 0) + v
+    lat += d["latencies_ms"]
+lat.sort()
+pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+ok, conflict = statuses.get(201, 0), statuses.get(409, 0)
+fivexx = sum(v for k, v in statuses.items() if k >= 500)
+none = statuses.get(0, 0)
+other = sum(statuses.values()) - ok - conflict - fivexx - none
+print(ok, conflict, fivexx, none, other, f"{pct(0.5):.1f}", f"{pct(0.99):.1f}", f"{lat[-1]:.1f}")
+PY
+)
+read -r DB_CONFIRMED DB_TAKEN < <(psql "$DB_URL" -AtF' ' -c "SELECT
+    (SELECT count(*) FROM reservations WHERE open_day_id = '$OPEN_DAY' AND status = 'confirmed'),
+    (SELECT taken FROM open_day_slots WHERE id = '$SLOT')")
+STORM_VERDICT=ok
+[ "$STORM_OK" = "$STORM_SEATS" ] && [ "$DB_CONFIRMED" = "$STORM_SEATS" ] && [ "$DB_TAKEN" = "$STORM_SEATS" ] \
+    || STORM_VERDICT="FAILED: $STORM_OK confirmed answers, $DB_CONFIRMED confirmed rows, $DB_TAKEN seats taken (want $STORM_SEATS)"
+[ "$STORM_5XX" = 0 ] && [ "$STORM_NONE" = 0 ] \
+    || STORM_VERDICT="FAILED: $STORM_5XX answers 5xx, $STORM_NONE attempts without an answer"
+
 echo "==> exports of 100,000 responses"
 # Top the survey up to 100,000 responses by copying stored ones under new ids.
 psql "$DB_URL" -qc "INSERT INTO survey_responses (id, survey_id, version, respondent_id, sub_district, answers, submitted_at)
@@ -110,6 +207,7 @@ read -r CSV_MS CSV_MB < <(export_one csv)
 CSV_ROWS=$(( $(wc -l <"$WORK/export.csv") - 1 ))
 read -r XLSX_MS XLSX_MB < <(export_one xlsx)
 RSS_AFTER_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
+RSS_B_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID_B/status")
 
 ratio() { python3 -c "print(f'{$1 / $2 * 100:.0f}%' if $2 else 'n/a')"; }
 DATE=$(date -u +%Y-%m-%d)
@@ -125,8 +223,9 @@ Machine: $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576
 | answer submission (validated, idempotency-keyed, PostgreSQL) | $SUB_RPS req/s, p99 $SUB_P99 ms, non-2xx $SUB_ERR; $STORED responses stored | pgbench insert-only $PG_TPS tps | $(ratio "$SUB_RPS" "$PG_TPS") | >= 50% |
 | export CSV, $EXPORTED responses | $CSV_ROWS rows, $CSV_MB MB in $CSV_MS ms | | | streamed |
 | export XLSX, $EXPORTED responses | $XLSX_MB MB in $XLSX_MS ms | | | constant memory |
-| server memory | peak RSS $(( RSS_KB / 1024 )) MB after the load, $(( RSS_AFTER_KB / 1024 )) MB after both exports | | | < 100 MB |
-| cold start to ready (migrated database) | $READY_MS ms | | | < 1 s |
+| booking storm: $STORM_RESIDENTS residents at once on one $STORM_SEATS-seat slot, half through each of two instances | $STORM_OK confirmed ($DB_CONFIRMED confirmed rows, $DB_TAKEN seats taken in the database), $STORM_409 × 409, $STORM_5XX × 5xx, $STORM_NONE unanswered, $STORM_OTHER other; p50 $STORM_P50 ms, p99 $STORM_P99 ms, max $STORM_MAX ms | | | exactly $STORM_SEATS, the rest 409, 0 5xx, p99 < 300 ms: **$STORM_VERDICT** |
+| server memory (peak RSS over the whole run) | instance A $(( RSS_KB / 1024 )) MB after the load, $(( RSS_AFTER_KB / 1024 )) MB after both exports; instance B $(( RSS_B_KB / 1024 )) MB | | | < 100 MB each |
+| cold start to ready (migrated database) | instance A $READY_MS_A ms, instance B $READY_MS_B ms | | | < 1 s |
 MD
 )
 echo
@@ -134,3 +233,4 @@ echo "$TABLE"
 echo "$TABLE" >"bench/results/$DATE.md"
 echo
 echo "written to bench/results/$DATE.md"
+[ "$STORM_VERDICT" = ok ] || fail "booking storm: $STORM_VERDICT"

@@ -92,7 +92,7 @@ pub fn bearer_subject(req: &HttpRequest, tokens: &TokenKeys) -> Option<Uuid> {
 
 async fn identify(state: &AppState, token: &str) -> Result<Identity, ApiError> {
     let claims = state.tokens.verify(token)?;
-    if state.cache.get(&revoked_key(claims.jti)).await.is_some() {
+    if state.cache.is_marked(&revoked_key(claims.jti)).await {
         return Err(ApiError::unauthorized(
             "token_revoked",
             "已退出登录，请重新登录",

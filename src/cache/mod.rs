@@ -7,6 +7,7 @@
 //! the database.
 
 mod memory;
+mod near;
 mod redis_store;
 
 use std::{
@@ -39,6 +40,8 @@ pub struct Cache {
     /// While Redis is failing, calls skip it until this instant (unix millis) instead of
     /// each paying a connection timeout: a short circuit breaker.
     skip_until_ms: Arc<AtomicU64>,
+    /// Near copies of announced entries and marks (Redis store only).
+    near: Arc<near::Near>,
 }
 
 /// How long the cache is bypassed after a failure before Redis is tried again.
@@ -51,21 +54,60 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
+/// Near lookups count like any other, so the hit rate still describes every lookup.
+fn count_lookup(hit: bool) {
+    if hit {
+        metrics::counter!("cache_hits_total").increment(1);
+    } else {
+        metrics::counter!("cache_misses_total").increment(1);
+    }
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    match serde_json::from_slice(bytes) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(error = %e, "cache entry could not be decoded; treating as a miss");
+            None
+        }
+    }
+}
+
 impl Cache {
     pub fn in_process(prefix: &str) -> Self {
         Self {
             store: Store::Memory(MemoryStore::new()),
             prefix: prefix.into(),
             skip_until_ms: Arc::default(),
+            near: Arc::new(near::Near::new()),
         }
     }
 
+    /// Connects lazily; when called inside a Tokio runtime, also starts listening on the
+    /// bus that keeps near copies honest (see `near`).
     pub fn redis(url: &str, prefix: &str) -> Result<Self, CacheError> {
-        Ok(Self {
-            store: Store::Redis(RedisStore::connect_lazy(url)?),
+        let store = RedisStore::connect_lazy(url)?;
+        let cache = Self {
+            store: Store::Redis(store.clone()),
             prefix: prefix.into(),
             skip_until_ms: Arc::default(),
-        })
+            near: Arc::new(near::Near::new()),
+        };
+        near::spawn_listener(
+            Arc::downgrade(&cache.near),
+            store,
+            cache.bus_channel(),
+            cache.marks_key(),
+        );
+        Ok(cache)
+    }
+
+    fn bus_channel(&self) -> String {
+        self.key("cache:bus")
+    }
+
+    fn marks_key(&self) -> String {
+        self.key("cache:marks")
     }
 
     /// `"redis"` or `"memory"`, for logs and readiness.
@@ -116,28 +158,141 @@ impl Cache {
 
     /// A miss when the key is absent or the store is unreachable.
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let key = self.key(key);
+        self.read(&self.key(key)).await.ok().flatten()
+    }
+
+    /// `Err` when the store could not answer (counted and logged), so callers can tell a
+    /// miss they may remember from one they may not.
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         let found = match (&self.store, self.live_redis()) {
-            (Store::Memory(m), _) => Ok(m.get(&key).await),
-            (_, Ok(Some(r))) => r.get(&key).await,
+            (Store::Memory(m), _) => Ok(m.get(key).await),
+            (_, Ok(Some(r))) => r.get(key).await,
             (_, Ok(None)) => Ok(None),
             (_, Err(e)) => Err(e),
         };
-        match found {
-            Ok(Some(v)) => {
-                metrics::counter!("cache_hits_total").increment(1);
-                Some(v)
-            }
-            Ok(None) => {
-                metrics::counter!("cache_misses_total").increment(1);
-                None
-            }
+        match &found {
+            Ok(Some(_)) => metrics::counter!("cache_hits_total").increment(1),
+            Ok(None) => metrics::counter!("cache_misses_total").increment(1),
             Err(e) => {
-                self.degraded("get", &e);
+                self.degraded("get", e);
                 metrics::counter!("cache_misses_total").increment(1);
-                None
             }
         }
+        found
+    }
+
+    /// Like `get`, for entries written with `set_announced`: on Redis, served from this
+    /// process's near copy (at most a second old, dropped as soon as a change is announced)
+    /// while the bus is live, so a hot entry costs no round trip.
+    pub async fn get_near(&self, key: &str) -> Option<Vec<u8>> {
+        let key = self.key(key);
+        if let Store::Memory(_) = self.store {
+            return self.read(&key).await.ok().flatten();
+        }
+        if let Some(copy) = self.near.get(&key).await {
+            count_lookup(copy.is_some());
+            return copy.map(|bytes| bytes.to_vec());
+        }
+        let seen = self.near.generation();
+        let found = self.read(&key).await.ok()?;
+        self.near
+            .keep(key, found.as_deref().map(Arc::from), seen)
+            .await;
+        found
+    }
+
+    pub async fn get_json_near<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let bytes = self.get_near(key).await?;
+        decode(&bytes)
+    }
+
+    /// Stores an entry read through `get_near` and tells every instance to drop its copy.
+    pub async fn set_announced(&self, key: &str, value: Vec<u8>, ttl: Duration) {
+        let key = self.key(key);
+        let done = match (&self.store, self.live_redis()) {
+            (Store::Memory(m), _) => {
+                m.set(key, value, ttl).await;
+                Ok(())
+            }
+            (_, Ok(Some(r))) => {
+                let res = r
+                    .set_and_publish(
+                        &key,
+                        &value,
+                        ttl,
+                        &self.bus_channel(),
+                        &near::invalidation(&key),
+                    )
+                    .await;
+                // This instance does not wait for its own announcement.
+                self.near.forget(&key).await;
+                res
+            }
+            (_, Ok(None)) => Ok(()),
+            (_, Err(e)) => Err(e),
+        };
+        if let Err(e) = done {
+            self.degraded("set", &e);
+        }
+    }
+
+    pub async fn set_json_announced<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => self.set_announced(key, bytes, ttl).await,
+            Err(e) => tracing::warn!(error = %e, "value could not be encoded for the cache"),
+        }
+    }
+
+    /// Marks `key` for `ttl` on every instance (a revoked token, say). On Redis the mark is
+    /// kept in one sorted set and announced; each instance answers `is_marked` from memory
+    /// while its bus is live.
+    pub async fn mark(&self, key: &str, ttl: Duration) {
+        let Store::Redis(_) = self.store else {
+            return self.set(key, b"1".to_vec(), ttl).await;
+        };
+        let key = self.key(key);
+        let until = now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        self.near.mark(key.clone(), until);
+        let done = match self.live_redis() {
+            Ok(Some(r)) => {
+                r.mark(
+                    &self.marks_key(),
+                    &key,
+                    until,
+                    &self.bus_channel(),
+                    &near::mark_message(&key, until),
+                )
+                .await
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = done {
+            self.degraded("mark", &e);
+        }
+    }
+
+    /// Whether `key` was marked and the mark has not lapsed. Unknown (Redis unreachable and
+    /// the bus down) reads as unmarked, like any other cache miss.
+    pub async fn is_marked(&self, key: &str) -> bool {
+        if let Store::Memory(_) = self.store {
+            return self.get(key).await.is_some();
+        }
+        let key = self.key(key);
+        if let Some(marked) = self.near.is_marked(&key) {
+            count_lookup(marked);
+            return marked;
+        }
+        let found = match self.live_redis() {
+            Ok(Some(r)) => r.is_marked(&self.marks_key(), &key, now_ms()).await,
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        };
+        found.unwrap_or_else(|e| {
+            self.degraded("is_marked", &e);
+            // This instance's own marks still count.
+            self.near.is_marked_here(&key)
+        })
     }
 
     pub async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
@@ -222,13 +377,7 @@ impl Cache {
 
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let bytes = self.get(key).await?;
-        match serde_json::from_slice(&bytes) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                tracing::warn!(error = %e, "cache entry could not be decoded; treating as a miss");
-                None
-            }
-        }
+        decode(&bytes)
     }
 
     pub async fn set_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {

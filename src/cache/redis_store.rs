@@ -17,6 +17,7 @@ impl From<redis::RedisError> for CacheError {
 /// absent Redis must cost a request milliseconds, not seconds, before it falls back.
 #[derive(Clone)]
 pub struct RedisStore {
+    client: Client,
     conn: ConnectionManager,
 }
 
@@ -34,6 +35,7 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(200));
         Ok(Self {
             conn: client.get_connection_manager_lazy(config)?,
+            client,
         })
     }
 
@@ -72,6 +74,86 @@ impl RedisStore {
             call.arg(*arg);
         }
         Ok(call.invoke_async(&mut c).await?)
+    }
+
+    /// A dedicated subscriber connection (pub/sub cannot share the multiplexed one).
+    pub async fn pubsub(&self) -> Result<redis::aio::PubSub, CacheError> {
+        let connect = self.client.get_async_pubsub();
+        match tokio::time::timeout(Duration::from_millis(500), connect).await {
+            Ok(conn) => Ok(conn?),
+            Err(_) => Err(CacheError("pub/sub connection timed out".into())),
+        }
+    }
+
+    /// Stores `value` and announces `message` on `channel`, in one transaction.
+    pub async fn set_and_publish(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        channel: &str,
+        message: &str,
+    ) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        let _: () = redis::pipe()
+            .atomic()
+            .pset_ex(key, value, millis(ttl))
+            .ignore()
+            .publish(channel, message)
+            .ignore()
+            .query_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds `member` to the sorted set of marks until `until_ms`, drops lapsed marks, and
+    /// announces the mark, in one transaction.
+    pub async fn mark(
+        &self,
+        set: &str,
+        member: &str,
+        until_ms: u64,
+        channel: &str,
+        message: &str,
+    ) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        let _: () = redis::pipe()
+            .atomic()
+            .zadd(set, member, until_ms)
+            .ignore()
+            .zrembyscore(set, "-inf", super::now_ms())
+            .ignore()
+            .publish(channel, message)
+            .ignore()
+            .query_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `member` is marked beyond `now_ms`.
+    pub async fn is_marked(
+        &self,
+        set: &str,
+        member: &str,
+        now_ms: u64,
+    ) -> Result<bool, CacheError> {
+        let mut c = self.conn.clone();
+        let until: Option<f64> = c.zscore(set, member).await?;
+        #[allow(clippy::cast_precision_loss)]
+        Ok(until.is_some_and(|u| u > now_ms as f64))
+    }
+
+    /// Every mark that lapses after `now_ms`, with when it lapses.
+    pub async fn marks(&self, set: &str, now_ms: u64) -> Result<Vec<(String, u64)>, CacheError> {
+        let mut c = self.conn.clone();
+        let found: Vec<(String, f64)> = c
+            .zrangebyscore_withscores(set, format!("({now_ms}"), "+inf")
+            .await?;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(found
+            .into_iter()
+            .map(|(member, until)| (member, until as u64))
+            .collect())
     }
 
     pub async fn set_if_absent(

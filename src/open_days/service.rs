@@ -650,6 +650,20 @@ pub async fn reserve(
     }
 
     let already = || ApiError::conflict("already_reserved", "您已预约过该开放日");
+    let full = || ApiError::conflict("slot_full", "该时段已约满");
+    // The slot was read a moment ago: when it was full then and the resident does not want
+    // the waitlist, the answer is known without a transaction. Seats taken by then stay taken
+    // unless cancelled, so this refuses no booking the conditional update below would admit
+    // except one racing a cancellation, which it equally could have lost. In a release-minute
+    // storm nearly every attempt ends here, off the slot's row lock.
+    if !req.waitlist && i64::from(slot.taken) + i64::from(party) > i64::from(slot.capacity) {
+        return Err(
+            match repo::active_of_resident(db, event.id, resident_id).await? {
+                Some(_) => already(),
+                None => full(),
+            },
+        );
+    }
     let txn = db.begin().await?;
     if repo::active_of_resident(&txn, event.id, resident_id)
         .await?
@@ -662,7 +676,7 @@ pub async fn reserve(
     } else if req.waitlist {
         St::Waitlisted
     } else {
-        return Err(ApiError::conflict("slot_full", "该时段已约满"));
+        return Err(full());
     };
     let mut code = new_verification_code();
     for _ in 0..5 {

@@ -2,7 +2,8 @@
 //! names its version and never needs invalidating: in this process (single-flight, so a burst
 //! of misses loads it once) and in the shared cache (Redis), in front of the database. A
 //! short-lived pointer in the shared cache says which version is current and whether the
-//! survey is open; publishing and closing move it, so every instance sees the change at once.
+//! survey is open; publishing and closing move it and announce the move, so every instance
+//! drops its near copy of the pointer and sees the change at once (`Cache::get_near`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -71,7 +72,7 @@ fn version_key(id: Uuid, version: i32) -> String {
 
 /// The current pointer; `None` when the survey does not exist or was never published.
 pub async fn pointer(state: &AppState, id: Uuid) -> ApiResult<Option<Pointer>> {
-    if let Some(p) = state.cache.get_json::<Pointer>(&pointer_key(id)).await {
+    if let Some(p) = state.cache.get_json_near::<Pointer>(&pointer_key(id)).await {
         return Ok(Some(p));
     }
     let Some(survey) = repo::find(&state.db, id).await? else {
@@ -91,7 +92,7 @@ pub async fn pointer(state: &AppState, id: Uuid) -> ApiResult<Option<Pointer>> {
 pub async fn set_pointer(state: &AppState, id: Uuid, p: Pointer) {
     state
         .cache
-        .set_json(&pointer_key(id), &p, POINTER_TTL)
+        .set_json_announced(&pointer_key(id), &p, POINTER_TTL)
         .await;
 }
 

@@ -628,12 +628,6 @@ pub async fn submit(
         // Outcomes already published from this survey's topic: follow them from now on.
         crate::deliberation::outcomes::follow_from_survey(&txn, id, who.id, now).await?;
     }
-    if !repo::take_response_slot(&txn, id).await? {
-        return Err(ApiError::conflict(
-            "survey_full",
-            "问卷回收数量已满，感谢参与",
-        ));
-    }
     // Anonymous: a random id and an hour-rounded time, so neither orders nor dates the
     // answers against the participation record.
     let (response_id, respondent, submitted_at) = if survey.anonymous {
@@ -655,6 +649,15 @@ pub async fn submit(
     )
     .await?;
     repo::insert_items(&txn, items_of(id, response_id, &answers)).await?;
+    // Last before the commit: the count lives on the survey's row, which every submission
+    // to this survey updates, so its lock is held only for this statement and the commit
+    // instead of for the whole transaction. A full survey rolls the inserts back.
+    if !repo::take_response_slot(&txn, id).await? {
+        return Err(ApiError::conflict(
+            "survey_full",
+            "问卷回收数量已满，感谢参与",
+        ));
+    }
     txn.commit().await?;
     // The cached count only serves the cap's fast refusal: without a cap, skip the re-read.
     if survey.max_responses.is_some()

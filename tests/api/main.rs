@@ -24,6 +24,7 @@ mod helpers;
 mod idempotency;
 mod jobs;
 mod me;
+mod near_cache;
 mod notifications;
 mod officers_activities;
 mod officers_applications;

@@ -1,0 +1,236 @@
+//! This process's near copies of shared (Redis) entries, kept honest over Redis pub/sub.
+//!
+//! Two kinds of entries are read on nearly every request and change rarely: pointers such as
+//! a survey's current version, and marks such as a revoked token's id. Asking Redis for them
+//! costs a round trip per request; keeping them here costs a message per change. Every change
+//! goes through Redis first and is then announced on one channel; each instance's listener
+//! drops its copy of an announced entry (pointers) or records the mark (marks).
+//!
+//! Copies are used only while this instance's subscription is live. Until it is (start-up)
+//! and whenever it breaks (Redis restarted, network), callers read Redis directly, as they
+//! would without this layer; on every (re)subscription the copies are dropped and the marks
+//! reloaded from Redis, so nothing announced during a gap is missed.
+//!
+//! A read racing an announcement must not store what it read before the change: each
+//! announcement bumps a generation, and a read stores its result only if the generation did
+//! not move while it was reading. Pointer copies also expire after a second at most.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock, Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use futures_util::StreamExt;
+use moka::future::Cache as Moka;
+
+use super::{RedisStore, now_ms};
+
+/// The longest a pointer copy is used without being re-read, announcement or not.
+pub const NEAR_TTL: Duration = Duration::from_secs(1);
+
+const INVALIDATE: &str = "i";
+const MARK: &str = "m";
+
+pub struct Near {
+    live: AtomicBool,
+    generation: AtomicU64,
+    entries: Moka<String, Option<Arc<[u8]>>>,
+    /// Marked keys (full, prefixed) and when each mark lapses (unix millis).
+    marks: RwLock<HashMap<String, u64>>,
+}
+
+impl Near {
+    pub fn new() -> Self {
+        Self {
+            live: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            entries: Moka::builder()
+                .max_capacity(10_000)
+                .time_to_live(NEAR_TTL)
+                .build(),
+            marks: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// `Some(copy)` when a live copy is held; the copy itself may say "absent in Redis".
+    pub async fn get(&self, key: &str) -> Option<Option<Arc<[u8]>>> {
+        if !self.is_live() {
+            return None;
+        }
+        self.entries.get(key).await
+    }
+
+    /// Keeps what a read found, unless an announcement arrived since `seen` was taken.
+    pub async fn keep(&self, key: String, value: Option<Arc<[u8]>>, seen: u64) {
+        if self.is_live() && self.generation() == seen {
+            self.entries.insert(key, value).await;
+        }
+    }
+
+    /// Whether `key` is marked, when this instance knows for sure (subscription live).
+    pub fn is_marked(&self, key: &str) -> Option<bool> {
+        if !self.is_live() {
+            return None;
+        }
+        let marks = self.marks.read().ok()?;
+        Some(marks.get(key).is_some_and(|until| *until > now_ms()))
+    }
+
+    /// Whether this instance holds the mark, live bus or not.
+    pub fn is_marked_here(&self, key: &str) -> bool {
+        self.marks
+            .read()
+            .is_ok_and(|marks| marks.get(key).is_some_and(|until| *until > now_ms()))
+    }
+
+    /// Drops this instance's copy after changing the entry itself.
+    pub async fn forget(&self, key: &str) {
+        self.drop_copy(key).await;
+    }
+
+    /// Records a mark at once (this instance made it, or heard of it).
+    pub fn mark(&self, key: String, until_ms: u64) {
+        if let Ok(mut marks) = self.marks.write() {
+            marks.insert(key, until_ms);
+        }
+    }
+
+    async fn drop_copy(&self, key: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate(key).await;
+    }
+
+    fn replace_marks(&self, fresh: Vec<(String, u64)>) {
+        let now = now_ms();
+        if let Ok(mut marks) = self.marks.write() {
+            marks.retain(|_, until| *until > now);
+            marks.extend(fresh);
+        }
+    }
+
+    fn prune_marks(&self) {
+        let now = now_ms();
+        if let Ok(mut marks) = self.marks.write() {
+            marks.retain(|_, until| *until > now);
+        }
+    }
+
+    async fn set_live(&self, live: bool) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate_all();
+        self.live.store(live, Ordering::Release);
+    }
+
+    async fn apply(&self, payload: &[u8]) {
+        let Ok(text) = std::str::from_utf8(payload) else {
+            return;
+        };
+        match text.split_once('\t') {
+            Some((INVALIDATE, key)) => self.drop_copy(key).await,
+            Some((MARK, rest)) => {
+                if let Some((until, key)) = rest.split_once('\t')
+                    && let Ok(until) = until.parse::<u64>()
+                {
+                    self.mark(key.to_owned(), until);
+                }
+            }
+            _ => tracing::debug!("unknown cache bus message ignored"),
+        }
+    }
+}
+
+impl Default for Near {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn invalidation(key: &str) -> String {
+    format!("{INVALIDATE}\t{key}")
+}
+
+pub fn mark_message(key: &str, until_ms: u64) -> String {
+    format!("{MARK}\t{until_ms}\t{key}")
+}
+
+/// Listens on the bus for as long as the cache lives, resubscribing after a failure.
+pub fn spawn_listener(near: Weak<Near>, redis: RedisStore, channel: String, marks_key: String) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let mut backoff = Duration::from_millis(100);
+        let mut warned = false;
+        loop {
+            let result = listen(&near, &redis, &channel, &marks_key).await;
+            let Some(n) = near.upgrade() else { return };
+            if n.is_live() {
+                n.set_live(false).await;
+                backoff = Duration::from_millis(100);
+                warned = false;
+            }
+            drop(n);
+            match result {
+                Ok(Gone) => return,
+                Err(e) if !warned => {
+                    tracing::warn!(error = %e, "cache bus unavailable; near copies off until it returns");
+                    warned = true;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
+    });
+}
+
+/// The cache was dropped: stop listening.
+struct Gone;
+
+async fn listen(
+    near: &Weak<Near>,
+    redis: &RedisStore,
+    channel: &str,
+    marks_key: &str,
+) -> Result<Gone, super::CacheError> {
+    let mut pubsub = redis.pubsub().await?;
+    pubsub.subscribe(channel).await?;
+    // Subscribed first, then the snapshot: a mark made in between arrives by both ways.
+    let marks = redis.marks(marks_key, now_ms()).await?;
+    let Some(n) = near.upgrade() else {
+        return Ok(Gone);
+    };
+    n.replace_marks(marks);
+    n.set_live(true).await;
+    tracing::info!("cache bus subscribed; near copies on");
+    drop(n);
+    let mut messages = std::pin::pin!(pubsub.on_message());
+    let mut prune = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            msg = messages.next() => {
+                let Some(msg) = msg else {
+                    return Err(super::CacheError("cache bus connection closed".into()));
+                };
+                let Some(n) = near.upgrade() else { return Ok(Gone) };
+                n.apply(msg.get_payload_bytes()).await;
+            }
+            _ = prune.tick() => {
+                let Some(n) = near.upgrade() else { return Ok(Gone) };
+                n.prune_marks();
+            }
+        }
+    }
+}
