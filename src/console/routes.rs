@@ -32,7 +32,7 @@ fn page(markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-fn see_other(to: &str) -> HttpResponse {
+pub(super) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
         .finish()
@@ -40,7 +40,7 @@ fn see_other(to: &str) -> HttpResponse {
 
 const LIST_LIMIT: u64 = 100;
 
-fn first_page() -> PageRequest {
+pub(super) fn first_page() -> PageRequest {
     PageRequest {
         limit: LIST_LIMIT,
         after: None,
@@ -545,7 +545,10 @@ pub async fn new_meeting(who: ConsoleStaff) -> HttpResponse {
 }
 
 /// A `datetime-local` value, read as Beijing time.
-fn beijing(field: &'static str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, FieldError> {
+pub(super) fn beijing(
+    field: &'static str,
+    value: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, FieldError> {
     chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
         .ok()
         .and_then(|t| {
@@ -781,7 +784,7 @@ pub async fn new_open_day(who: ConsoleStaff) -> HttpResponse {
 }
 
 /// A request body built from a form, checked like the API checks its JSON.
-fn parsed<T: serde::de::DeserializeOwned + validator::Validate>(
+pub(super) fn parsed<T: serde::de::DeserializeOwned + validator::Validate>(
     v: serde_json::Value,
 ) -> Result<T, ApiError> {
     let t: T = serde_json::from_value(v)

@@ -27,7 +27,7 @@ fn status_label(s: SurveyStatus) -> &'static str {
     }
 }
 
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     // Staff read Beijing time.
     (t + chrono::Duration::hours(8))
         .format("%Y-%m-%d %H:%M")
@@ -35,7 +35,7 @@ fn when(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The page frame. `staff` is absent on the login page.
-fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -56,6 +56,7 @@ fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Ma
                             a href="/console/deliberations" { "议事签到" }
                             a href="/console/outcomes" { "议事成果" }
                             a href="/console/open-days" { "开放日" }
+                            a href="/console/officers" { "特邀体验员" }
                             @if staff.is_admin { a href="/console/admin" { "系统管理" } }
                         }
                         span.who {
