@@ -448,198 +448,204 @@ fn campaign_page(
         &format!("体验员招募：{}", c.title),
         Some((staff, csrf)),
         html! {
-            (errors_box(error))
-            div.card.status-bar #top {
-                span #campaign-status { "状态：" (campaign_status(&c.status)) }
-                span { " · 单位：" (c.org_unit) }
-                span { " · 名额 " (c.quota) "，已通过 " (c.approved) "，剩余 " (c.places_left) }
-                span { " · 报名 " (when(c.apply_opens_at)) " 至 " (when(c.apply_closes_at)) }
-                span { " · 任期 " (c.term_months) " 个月" }
-                @if c.status == "draft" {
-                    form.inline method="post" action=(format!("{base}/publish")) {
-                        input type="hidden" name="csrf" value=(csrf);
-                        button.primary type="submit" { "发布招募" }
-                    }
-                }
-                @if c.status != "closed" {
-                    form.inline method="post" action=(format!("{base}/close"))
-                        onsubmit="return confirm('确定结束本次招募吗？结束后不能再发布。')" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        button type="submit" { "结束招募" }
-                    }
-                }
-            }
-            @if !c.requirements.is_empty() { p { "报名条件：" (c.requirements) } }
-            section.card aria-labelledby="h-report" {
-                h2 #h-report { "招募统计" }
-                dl.figures #campaign-report {
-                    dt { "报名总数" } dd #r-total { (r.applications.total) }
-                    dt { "待审核" } dd #r-pending { (r.applications.pending) }
-                    dt { "已通过" } dd #r-approved { (r.applications.approved) }
-                    dt { "未通过" } dd #r-rejected { (r.applications.rejected) }
-                    dt { "已撤回" } dd { (r.applications.withdrawn) }
-                    dt { "在任体验员" } dd #r-serving { (r.officers_serving) }
-                    dt { "已开展活动" } dd { (r.activities_held) }
-                    dt { "反馈" } dd #r-feedback { (r.feedback_count) }
-                    dt { "答复率" } dd { (percent(r.share_answered)) }
-                    dt { "采纳率" } dd { (percent(r.share_adopted)) }
-                }
-            }
-            section.card aria-labelledby="h-review" {
-                h2 #h-review { "待审核的报名（" (p.pending.len()) "）" }
-                p.muted { "姓名与电话已脱敏；不通过时须填写理由，报名者会收到通知。" }
-                @if p.pending.is_empty() { p.muted { "没有待审核的报名。" } }
-                table.data #review-queue {
-                    thead { tr { th scope="col" { "姓名" } th scope="col" { "电话" } th scope="col" { "年龄段" }
-                        th scope="col" { "职业 / 社区" } th scope="col" { "报名理由" } th scope="col" { "报名时间" } th scope="col" { "审核" } } }
-                    tbody {
-                        @for a in &p.pending {
-                            tr data-application=(a.id) {
-                                td.name { (a.real_name.as_deref().unwrap_or("—")) }
-                                td { (a.phone.as_deref().unwrap_or("—")) }
-                                td { (a.age_group.as_deref().unwrap_or("—")) }
-                                td { (a.occupation.as_deref().unwrap_or("—")) " / " (a.community.as_deref().unwrap_or("—")) }
-                                td { (a.motivation.as_deref().unwrap_or("")) }
-                                td { (when(a.created_at)) }
-                                td {
-                                    form.inline method="post" action=(format!("{base}/applications/{}/approve", a.id)) {
-                                        input type="hidden" name="csrf" value=(csrf);
-                                        button.primary type="submit" aria-label=(format!("通过 {} 的报名", a.real_name.as_deref().unwrap_or(""))) { "通过" }
-                                    }
-                                    form.inline method="post" action=(format!("{base}/applications/{}/reject", a.id)) {
-                                        input type="hidden" name="csrf" value=(csrf);
-                                        label.sr for=(format!("reason-{}", a.id)) { "不通过的理由" }
-                                        input id=(format!("reason-{}", a.id)) name="reason" type="text" required maxlength="500" placeholder="不通过的理由";
-                                        button type="submit" { "不通过" }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if !p.decided.is_empty() {
-                    details {
-                        summary { "已处理的报名（" (p.decided.len()) "）" }
-                        table.data #decided {
-                            thead { tr { th scope="col" { "姓名" } th scope="col" { "结果" } th scope="col" { "理由" } th scope="col" { "处理时间" } } }
-                            tbody {
-                                @for a in &p.decided {
-                                    tr {
-                                        td { (a.real_name.as_deref().unwrap_or("—")) }
-                                        td { (application_status(&a.status)) }
-                                        td { (a.reason.as_deref().unwrap_or("")) }
-                                        td { @if let Some(t) = a.reviewed_at { (when(t)) } }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            section.card aria-labelledby="h-roster" {
-                h2 #h-roster { "体验员名单" }
-                @if p.roster.is_empty() { p.muted { "还没有体验员。" } }
-                table.data #roster {
-                    thead { tr { th scope="col" { "姓名" } th scope="col" { "电话" } th scope="col" { "社区" }
-                        th scope="col" { "任期" } th scope="col" { "状态" } th scope="col" { "操作" } } }
-                    tbody {
-                        @for o in &p.roster {
-                            tr {
-                                td { (o.real_name.as_deref().unwrap_or("—")) }
-                                td { (o.phone.as_deref().unwrap_or("—")) }
-                                td { (o.community.as_deref().unwrap_or("—")) }
-                                td { (when(o.term_starts_at)) " 至 " (when(o.term_ends_at)) }
-                                td { (standing(&o.standing))
-                                    @if let Some(r) = &o.end_reason { span.muted { "（" (r) "）" } } }
-                                td {
-                                    @if o.standing == "serving" {
-                                        form.inline method="post" action=(format!("{base}/roster/{}/end", o.id))
-                                            onsubmit="return confirm('确定提前结束这位体验员的任期吗？')" {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            label.sr for=(format!("end-{}", o.id)) { "提前结束的理由" }
-                                            input id=(format!("end-{}", o.id)) name="reason" type="text" required maxlength="500" placeholder="提前结束的理由";
-                                            button type="submit" { "提前结束任期" }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            section.card aria-labelledby="h-activities" {
-                h2 #h-activities { "体验活动" }
-                @if p.activities.is_empty() { p.muted { "还没有体验活动。" } }
-                table.data #activities {
-                    thead { tr { th scope="col" { "活动" } th scope="col" { "体验的服务" } th scope="col" { "地点" }
-                        th scope="col" { "时间" } th scope="col" { "名额 / 剩余" } } }
-                    tbody {
-                        @for a in &p.activities {
-                            tr {
-                                td { (a.title) } td { (a.service_to_experience) } td { (a.location) }
-                                td { (when(a.starts_at)) " 至 " (when(a.ends_at)) }
-                                td { (a.capacity) " / " (a.places_left) }
-                            }
-                        }
-                    }
-                }
-                form #activity-form method="post" action=(format!("{base}/activities")) {
-                    input type="hidden" name="csrf" value=(csrf);
-                    div.row2 {
-                        div { label for="a-title" { "活动名称" } input #a-title name="title" type="text" required; }
-                        div { label for="a-service" { "体验的政务服务或流程" } input #a-service name="service_to_experience" type="text" required; }
-                        div { label for="a-location" { "地点" } input #a-location name="location" type="text" required; }
-                        div { label for="a-capacity" { "名额" } input #a-capacity name="capacity" type="number" min="1" required; }
-                        div { label for="a-starts" { "开始时间（北京时间）" } input #a-starts name="starts_at" type="datetime-local" required; }
-                        div { label for="a-ends" { "结束时间（北京时间）" } input #a-ends name="ends_at" type="datetime-local" required; }
-                    }
-                    button.primary type="submit" { "创建活动" }
-                }
-            }
-            section.card aria-labelledby="h-feedback" {
-                h2 #h-feedback { "体验反馈" }
-                p.muted { "反馈须在 15 天内答复；“暂不采纳”须写明理由。" }
-                @if p.feedback.is_empty() { p.muted { "还没有反馈。" } }
-                @for f in &p.feedback {
-                    article.card.feedback data-feedback=(f.id) {
-                        h3 { (f.activity_title) " · " (f.rating) " 星"
-                            @if f.overdue { " " span.badge.overdue { "逾期未答复" } }
-                            @if let Some(s) = &f.reply_status { " " span.badge { (reply_label(s)) } }
-                        }
-                        p.muted { "提交于 " (when(f.created_at)) }
-                        @if !f.findings.is_empty() { ul { @for x in &f.findings { li { (x) } } } }
-                        @if !f.suggestions.is_empty() { p { "建议：" (f.suggestions) } }
-                        @if !f.replies.is_empty() {
-                            ol.replies {
-                                @for r in &f.replies {
-                                    li { strong { (reply_label(&r.status)) } " · " (when(r.created_at)) "：" (r.response)
-                                        @if let Some(x) = &r.reason { "（理由：" (x) "）" } }
-                                }
-                            }
-                        }
-                        @if !f.reply_status.as_deref().and_then(ReplyStatus::parse).is_some_and(ReplyStatus::is_final) {
-                            form.reply-form method="post" action=(format!("{base}/feedback/{}/reply", f.id)) {
+                    (errors_box(error))
+                    div.card.status-bar #top {
+                        span #campaign-status { "状态：" (campaign_status(&c.status)) }
+                        span { " · 单位：" (c.org_unit) }
+                        span { " · 名额 " (c.quota) "，已通过 " (c.approved) "，剩余 " (c.places_left) }
+                        span { " · 报名 " (when(c.apply_opens_at)) " 至 " (when(c.apply_closes_at)) }
+                        span { " · 任期 " (c.term_months) " 个月" }
+                        @if c.status == "draft" {
+                            form.inline method="post" action=(format!("{base}/publish")) {
                                 input type="hidden" name="csrf" value=(csrf);
-                                div.row3 {
-                                    div {
-                                        label for=(format!("rs-{}", f.id)) { "答复状态" }
-                                        select id=(format!("rs-{}", f.id)) name="status" {
-                                            @for s in ReplyStatus::ALL { option value=(s.as_str()) { (s.label()) } }
-                                        }
-                                    }
-                                    div {
-                                        label for=(format!("rr-{}", f.id)) { "不采纳的理由（选“暂不采纳”时必填）" }
-                                        input id=(format!("rr-{}", f.id)) name="reason" type="text" maxlength="500";
-                                    }
-                                }
-                                label for=(format!("rp-{}", f.id)) { "答复内容（体验员可见）" }
-                                textarea id=(format!("rp-{}", f.id)) name="response" required maxlength="2000" {}
-                                button.primary type="submit" { "提交答复" }
+                                button.primary type="submit" { "发布招募" }
+                            }
+                        }
+                        @if c.status != "closed" {
+                            form.inline method="post" action=(format!("{base}/close"))
+                                onsubmit="return confirm('确定结束本次招募吗？结束后不能再发布。')" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" { "结束招募" }
                             }
                         }
                     }
-                }
-            }
-        },
+                    @if !c.requirements.is_empty() { p { "报名条件：" (c.requirements) } }
+                    section.card aria-labelledby="h-report" {
+                        h2 #h-report { "招募统计" }
+                        dl.figures #campaign-report {
+                            dt { "报名总数" } dd #r-total { (r.applications.total) }
+                            dt { "待审核" } dd #r-pending { (r.applications.pending) }
+                            dt { "已通过" } dd #r-approved { (r.applications.approved) }
+                            dt { "未通过" } dd #r-rejected { (r.applications.rejected) }
+                            dt { "已撤回" } dd { (r.applications.withdrawn) }
+                            dt { "在任体验员" } dd #r-serving { (r.officers_serving) }
+                            dt { "已开展活动" } dd { (r.activities_held) }
+                            dt { "反馈" } dd #r-feedback { (r.feedback_count) }
+                            dt { "答复率" } dd { (percent(r.share_answered)) }
+                            dt { "采纳率" } dd { (percent(r.share_adopted)) }
+                        }
+                    }
+                    section.card aria-labelledby="h-review" {
+                        h2 #h-review { "待审核的报名（" (p.pending.len()) "）" }
+                        p.muted { "姓名与电话已脱敏；不通过时须填写理由，报名者会收到通知。" }
+                        @if p.pending.is_empty() { p.muted { "没有待审核的报名。" } }
+                        @if !p.pending.is_empty() {
+        table.data #review-queue {
+                            thead { tr { th scope="col" { "姓名" } th scope="col" { "电话" } th scope="col" { "年龄段" }
+                                th scope="col" { "职业 / 社区" } th scope="col" { "报名理由" } th scope="col" { "报名时间" } th scope="col" { "审核" } } }
+                            tbody {
+                                @for a in &p.pending {
+                                    tr data-application=(a.id) {
+                                        td.name { (a.real_name.as_deref().unwrap_or("—")) }
+                                        td { (a.phone.as_deref().unwrap_or("—")) }
+                                        td { (a.age_group.as_deref().unwrap_or("—")) }
+                                        td { (a.occupation.as_deref().unwrap_or("—")) " / " (a.community.as_deref().unwrap_or("—")) }
+                                        td { (a.motivation.as_deref().unwrap_or("")) }
+                                        td { (when(a.created_at)) }
+                                        td {
+                                            form.inline method="post" action=(format!("{base}/applications/{}/approve", a.id)) {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                button.primary type="submit" aria-label=(format!("通过 {} 的报名", a.real_name.as_deref().unwrap_or(""))) { "通过" }
+                                            }
+                                            form.inline method="post" action=(format!("{base}/applications/{}/reject", a.id)) {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                label.sr for=(format!("reason-{}", a.id)) { "不通过的理由" }
+                                                input id=(format!("reason-{}", a.id)) name="reason" type="text" required maxlength="500" placeholder="不通过的理由";
+                                                button type="submit" { "不通过" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+        }
+                        @if !p.decided.is_empty() {
+                            details {
+                                summary { "已处理的报名（" (p.decided.len()) "）" }
+                                table.data #decided {
+                                    thead { tr { th scope="col" { "姓名" } th scope="col" { "结果" } th scope="col" { "理由" } th scope="col" { "处理时间" } } }
+                                    tbody {
+                                        @for a in &p.decided {
+                                            tr {
+                                                td { (a.real_name.as_deref().unwrap_or("—")) }
+                                                td { (application_status(&a.status)) }
+                                                td { (a.reason.as_deref().unwrap_or("")) }
+                                                td { @if let Some(t) = a.reviewed_at { (when(t)) } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    section.card aria-labelledby="h-roster" {
+                        h2 #h-roster { "体验员名单" }
+                        @if p.roster.is_empty() { p.muted { "还没有体验员。" } }
+                        @if !p.roster.is_empty() {
+        table.data #roster {
+                            thead { tr { th scope="col" { "姓名" } th scope="col" { "电话" } th scope="col" { "社区" }
+                                th scope="col" { "任期" } th scope="col" { "状态" } th scope="col" { "操作" } } }
+                            tbody {
+                                @for o in &p.roster {
+                                    tr {
+                                        td { (o.real_name.as_deref().unwrap_or("—")) }
+                                        td { (o.phone.as_deref().unwrap_or("—")) }
+                                        td { (o.community.as_deref().unwrap_or("—")) }
+                                        td { (when(o.term_starts_at)) " 至 " (when(o.term_ends_at)) }
+                                        td { (standing(&o.standing))
+                                            @if let Some(r) = &o.end_reason { span.muted { "（" (r) "）" } } }
+                                        td {
+                                            @if o.standing == "serving" {
+                                                form.inline method="post" action=(format!("{base}/roster/{}/end", o.id))
+                                                    onsubmit="return confirm('确定提前结束这位体验员的任期吗？')" {
+                                                    input type="hidden" name="csrf" value=(csrf);
+                                                    label.sr for=(format!("end-{}", o.id)) { "提前结束的理由" }
+                                                    input id=(format!("end-{}", o.id)) name="reason" type="text" required maxlength="500" placeholder="提前结束的理由";
+                                                    button type="submit" { "提前结束任期" }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+        }
+                    }
+                    section.card aria-labelledby="h-activities" {
+                        h2 #h-activities { "体验活动" }
+                        @if p.activities.is_empty() { p.muted { "还没有体验活动。" } }
+                        @if !p.activities.is_empty() {
+        table.data #activities {
+                            thead { tr { th scope="col" { "活动" } th scope="col" { "体验的服务" } th scope="col" { "地点" }
+                                th scope="col" { "时间" } th scope="col" { "名额 / 剩余" } } }
+                            tbody {
+                                @for a in &p.activities {
+                                    tr {
+                                        td { (a.title) } td { (a.service_to_experience) } td { (a.location) }
+                                        td { (when(a.starts_at)) " 至 " (when(a.ends_at)) }
+                                        td { (a.capacity) " / " (a.places_left) }
+                                    }
+                                }
+                            }
+                        }
+        }
+                        form #activity-form method="post" action=(format!("{base}/activities")) {
+                            input type="hidden" name="csrf" value=(csrf);
+                            div.row2 {
+                                div { label for="a-title" { "活动名称" } input #a-title name="title" type="text" required; }
+                                div { label for="a-service" { "体验的政务服务或流程" } input #a-service name="service_to_experience" type="text" required; }
+                                div { label for="a-location" { "地点" } input #a-location name="location" type="text" required; }
+                                div { label for="a-capacity" { "名额" } input #a-capacity name="capacity" type="number" min="1" required; }
+                                div { label for="a-starts" { "开始时间（北京时间）" } input #a-starts name="starts_at" type="datetime-local" required; }
+                                div { label for="a-ends" { "结束时间（北京时间）" } input #a-ends name="ends_at" type="datetime-local" required; }
+                            }
+                            button.primary type="submit" { "创建活动" }
+                        }
+                    }
+                    section.card aria-labelledby="h-feedback" {
+                        h2 #h-feedback { "体验反馈" }
+                        p.muted { "反馈须在 15 天内答复；“暂不采纳”须写明理由。" }
+                        @if p.feedback.is_empty() { p.muted { "还没有反馈。" } }
+                        @for f in &p.feedback {
+                            article.card.feedback data-feedback=(f.id) {
+                                h3 { (f.activity_title) " · " (f.rating) " 星"
+                                    @if f.overdue { " " span.badge.overdue { "逾期未答复" } }
+                                    @if let Some(s) = &f.reply_status { " " span.badge { (reply_label(s)) } }
+                                }
+                                p.muted { "提交于 " (when(f.created_at)) }
+                                @if !f.findings.is_empty() { ul { @for x in &f.findings { li { (x) } } } }
+                                @if !f.suggestions.is_empty() { p { "建议：" (f.suggestions) } }
+                                @if !f.replies.is_empty() {
+                                    ol.replies {
+                                        @for r in &f.replies {
+                                            li { strong { (reply_label(&r.status)) } " · " (when(r.created_at)) "：" (r.response)
+                                                @if let Some(x) = &r.reason { "（理由：" (x) "）" } }
+                                        }
+                                    }
+                                }
+                                @if !f.reply_status.as_deref().and_then(ReplyStatus::parse).is_some_and(ReplyStatus::is_final) {
+                                    form.reply-form method="post" action=(format!("{base}/feedback/{}/reply", f.id)) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        div.row3 {
+                                            div {
+                                                label for=(format!("rs-{}", f.id)) { "答复状态" }
+                                                select id=(format!("rs-{}", f.id)) name="status" {
+                                                    @for s in ReplyStatus::ALL { option value=(s.as_str()) { (s.label()) } }
+                                                }
+                                            }
+                                            div {
+                                                label for=(format!("rr-{}", f.id)) { "不采纳的理由（选“暂不采纳”时必填）" }
+                                                input id=(format!("rr-{}", f.id)) name="reason" type="text" maxlength="500";
+                                            }
+                                        }
+                                        label for=(format!("rp-{}", f.id)) { "答复内容（体验员可见）" }
+                                        textarea id=(format!("rp-{}", f.id)) name="response" required maxlength="2000" {}
+                                        button.primary type="submit" { "提交答复" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                },
     )
 }
