@@ -80,6 +80,56 @@ fn percent(share: Option<f64>) -> String {
     share.map_or_else(|| "—".to_owned(), |s| format!("{:.0}%", s * 100.0))
 }
 
+// ---------------------------------------------------------------- home page
+
+/// The home page's officer sections: campaigns with applications waiting for review, and
+/// feedback nobody has answered yet (overdue first), for the staff member's unit.
+pub(super) async fn home_sections(state: &AppState, staff: &CurrentStaff) -> ConsoleResult<Markup> {
+    let campaigns = service::list(state, Some(staff), first_page()).await?.items;
+    let mut pending = Vec::new();
+    for c in campaigns.into_iter().filter(|c| c.status != "closed") {
+        let report = service::report(state, staff, c.id).await?;
+        if report.applications.pending > 0 {
+            pending.push((c, report.applications.pending));
+        }
+    }
+    let mut awaiting: Vec<FeedbackView> =
+        service::staff_feedback(state, staff, false, None, first_page())
+            .await?
+            .items
+            .into_iter()
+            .filter(|f| f.reply_status.is_none())
+            .collect();
+    awaiting.sort_by_key(|f| (!f.overdue, f.created_at));
+    Ok(html! {
+        section.card aria-labelledby="h-pending-applications" {
+            h2 #h-pending-applications { "待审核的体验员报名" }
+            @if pending.is_empty() { p.muted { "没有待审核的报名。" } }
+            ul.plain #home-pending-applications {
+                @for (c, n) in &pending {
+                    li {
+                        a href=(format!("/console/officers/{}#h-review", c.id)) { (c.title) }
+                        span.badge { (n) " 份待审核" }
+                    }
+                }
+            }
+        }
+        section.card aria-labelledby="h-awaiting-feedback" {
+            h2 #h-awaiting-feedback { "待答复的体验反馈" }
+            @if awaiting.is_empty() { p.muted { "没有待答复的反馈。" } }
+            ul.plain #home-awaiting-feedback {
+                @for f in &awaiting {
+                    li {
+                        a href=(format!("/console/officers/{}#h-feedback", f.campaign_id)) { (f.activity_title) }
+                        span.muted { " 提交于 " (when(f.created_at)) }
+                        @if f.overdue { span.badge.overdue { "逾期未答复" } }
+                    }
+                }
+            }
+        }
+    })
+}
+
 // ---------------------------------------------------------------- campaigns list
 
 fn campaigns_page(

@@ -144,12 +144,21 @@ pub async fn home(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResul
         },
     )
     .await?;
+    let open_days: Vec<_> = open_days_service::list(&state.db, first_page())
+        .await?
+        .items
+        .into_iter()
+        .filter(|d| who.staff.may_act_in(&d.org_unit))
+        .collect();
+    let officers = super::officers::home_sections(&state, &who.staff).await?;
     Ok(page(views::home(
         &who.staff,
         &who.csrf,
         &open,
         &meetings,
         &overdue.items,
+        &open_days,
+        officers,
     )))
 }
 

@@ -124,6 +124,8 @@ pub fn home(
     open: &[SurveySummary],
     meetings: &[MeetingView],
     overdue: &[OutcomeView],
+    open_days: &[OpenDayView],
+    officers: Markup,
 ) -> Markup {
     layout(
         "首页",
@@ -164,11 +166,29 @@ pub fn home(
                             li {
                                 a href=(format!("/console/deliberations/{}/desk", m.id)) { (m.title) }
                                 span.muted { " " (when(m.starts_at)) }
-                                span.badge { "名额 " (m.capacity) }
+                                span.badge { "剩余 " (m.seats_left) " / 共 " (m.capacity) }
                             }
                         }
                     }
                 }
+                section.card aria-labelledby="h-open-days" {
+                    h2 #h-open-days { "即将举办的开放日" }
+                    @if open_days.is_empty() { p.muted { "暂无即将举办的开放日。" } }
+                    ul.plain #home-open-days {
+                        @for d in open_days {
+                            @let capacity = d.slots.iter().map(|s| i64::from(s.capacity)).sum::<i64>();
+                            @let left = d.slots.iter().map(|s| i64::from(s.seats_left)).sum::<i64>();
+                            li {
+                                a href=(format!("/console/open-days/{}/desk", d.id)) { (d.title) }
+                                @if let Some(first) = d.slots.iter().map(|s| s.starts_at).min() {
+                                    span.muted { " " (when(first)) }
+                                }
+                                span.badge { "已约 " (capacity - left) " / 共 " (capacity) " 个名额" }
+                            }
+                        }
+                    }
+                }
+                (officers)
             }
         },
     )

@@ -307,3 +307,96 @@ async fn another_units_campaign_and_forged_tokens_are_refused() {
     let mine = app.my_applications(&resident).await;
     assert_eq!(items(&mine)[0]["status"], "pending");
 }
+
+async fn admin_session(app: &TestApp) -> String {
+    let res = client()
+        .post(app.url("/console/login"))
+        .form(&[
+            ("username", crate::helpers::ADMIN_USERNAME),
+            ("password", crate::helpers::ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let set = res.headers()[header::SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_home_page_shows_each_unit_its_open_days_applications_and_unanswered_feedback() {
+    let app = crate::helpers::spawn_app().await;
+    // Xinjiekou runs an open day of ten seats; a family of two has booked.
+    let xinjiekou = app.unit_staff().await;
+    let event = app
+        .open_day(
+            &xinjiekou,
+            vec![crate::open_days_support::slot(24 * 60, 60, 10)],
+        )
+        .await;
+    let visitor = app.login_resident("o-visitor").await;
+    app.booked(&visitor, &event, 0, 2).await;
+    // Yuetan recruits: one officer serving (whose feedback waits 16 days), one applicant.
+    let yuetan = app.unit_officer_staff().await;
+    let c = app.campaign(&yuetan, 5).await;
+    let cid = id_of(&c);
+    let (li, _) = app.officer(&yuetan, &cid, "o-li").await;
+    app.applied(&app.login_resident("o-wang").await, &cid).await;
+    let a = app.activity(&yuetan, &cid, 60, 5).await;
+    assert_eq!(
+        app.sign_up(&li, &id_of(&a)).await.status(),
+        StatusCode::CREATED
+    );
+    app.move_activity(&id_of(&a), Utc::now() - Duration::minutes(1))
+        .await;
+    let f = app.gave_feedback(&li, &id_of(&a)).await;
+    app.age_feedback(&id_of(&f), Utc::now() - Duration::days(16))
+        .await;
+
+    let section = |html: &str, id: &str| {
+        html.split(&format!("id=\"{id}\""))
+            .nth(1)
+            .unwrap()
+            .split("</section>")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let cookie = console_session(&app, "yuetan-officers").await;
+    let (status, home) = page(&app, &cookie, "/console").await;
+    assert_eq!(status, StatusCode::OK);
+    let pending = section(&home, "h-pending-applications");
+    assert!(
+        pending.contains("月坛街道政务服务特邀体验员") && pending.contains("1 份待审核"),
+        "{pending}"
+    );
+    let feedback = section(&home, "h-awaiting-feedback");
+    assert!(
+        feedback.contains("体验社保窗口办事") && feedback.contains("逾期未答复"),
+        "{feedback}"
+    );
+    assert!(!section(&home, "h-open-days").contains("新街口街道办事处开放日"));
+
+    let cookie = console_session(&app, "xinjiekou-staff").await;
+    let (_, home) = page(&app, &cookie, "/console").await;
+    let days = section(&home, "h-open-days");
+    assert!(
+        days.contains("新街口街道办事处开放日") && days.contains("已约 2 / 共 10"),
+        "{days}"
+    );
+    assert!(!section(&home, "h-pending-applications").contains("月坛"));
+    assert!(!section(&home, "h-awaiting-feedback").contains("体验社保窗口办事"));
+
+    // Once answered, the feedback leaves the list; administrators see every unit.
+    let res = app
+        .reply(
+            &yuetan,
+            &id_of(&f),
+            &serde_json::json!({ "status": "accepted", "response": "已安排维修" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, home) = page(&app, &admin_session(&app).await, "/console").await;
+    assert!(section(&home, "h-open-days").contains("已约 2 / 共 10"));
+    assert!(section(&home, "h-pending-applications").contains("1 份待审核"));
+    assert!(section(&home, "h-awaiting-feedback").contains("没有待答复的反馈"));
+}
