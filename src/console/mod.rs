@@ -98,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/admin").get(routes::admin))
             .service(web::resource("/admin/staff").post(routes::create_staff))
+            .service(web::resource("/admin/staff/{id}/disabled").post(routes::set_staff_disabled))
             .service(web::resource("/deliberations/{id}/outcomes").post(routes::create_outcome))
             .service(web::resource("/outcomes").get(routes::outcomes))
             .service(web::resource("/outcomes/{id}").get(routes::outcome))

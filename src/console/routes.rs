@@ -460,9 +460,39 @@ pub async fn open_day_check_in(
     open_day_desk_page(&state, &who, id, Some(answer)).await
 }
 
+/// The audit log filter of the admin page: who, about what, which days (Beijing dates).
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Midnight in Beijing of a `YYYY-MM-DD` date, `days` later.
+fn beijing_day(
+    field: &str,
+    value: Option<&str>,
+    days: i64,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, FieldError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    v.parse::<chrono::NaiveDate>()
+        .ok()
+        .and_then(|d| d.checked_add_signed(chrono::Duration::days(days)))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Some(t.and_utc() - chrono::Duration::hours(8)))
+        .ok_or_else(|| FieldError {
+            field: field.into(),
+            message: "请填写日期".into(),
+        })
+}
+
 async fn admin_page(
     state: &AppState,
     who: &ConsoleStaff,
+    filter: &AuditFilter,
     error: Option<ApiError>,
 ) -> ConsoleResult<HttpResponse> {
     if !who.staff.is_admin {
@@ -470,7 +500,43 @@ async fn admin_page(
     }
     let accounts = crate::accounts::service::list_staff(&state.db, first_page()).await?;
     let units = crate::org_units::service::list(&state.db).await?;
-    let audit = crate::audit::recent(&state.db, 100).await?;
+    let mut faults = Vec::new();
+    let actor = match filter
+        .actor
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        None => None,
+        Some(a) => a
+            .parse::<Uuid>()
+            .map_err(|_| {
+                faults.push(FieldError {
+                    field: "actor".into(),
+                    message: "请选择操作人".into(),
+                })
+            })
+            .ok(),
+    };
+    let from = beijing_day("from", filter.from.as_deref(), 0)
+        .map_err(|e| faults.push(e))
+        .ok()
+        .flatten();
+    // The "to" day is included: the range ends at the next midnight.
+    let to = beijing_day("to", filter.to.as_deref(), 1)
+        .map_err(|e| faults.push(e))
+        .ok()
+        .flatten();
+    if !faults.is_empty() {
+        return Err(ApiError::validation(faults).into());
+    }
+    let target = filter
+        .target
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    let audit = crate::audit::filtered(&state.db, actor, target, from, to, 100).await?;
     let status = error
         .as_ref()
         .map_or(actix_web::http::StatusCode::OK, ApiError::status);
@@ -484,14 +550,47 @@ async fn admin_page(
                 &accounts.items,
                 &units,
                 &audit,
+                filter,
                 error.as_ref(),
             )
             .into_string(),
         ))
 }
 
-pub async fn admin(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
-    admin_page(&state, &who, None).await
+pub async fn admin(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    filter: web::Query<AuditFilter>,
+) -> ConsoleResult<HttpResponse> {
+    admin_page(&state, &who, &filter, None).await
+}
+
+/// An administrator disables or enables a staff account (disabling ends its sessions).
+pub async fn set_staff_disabled(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<views::FormValues>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.get("csrf").map(String::as_str))?;
+    if !who.staff.is_admin {
+        return Err(ApiError::forbidden("admin_only", "此功能仅限区级管理员使用").into());
+    }
+    let disabled = form.get("disabled").is_some_and(|v| v == "true");
+    let result = crate::accounts::service::set_disabled(
+        &state.db,
+        &crate::audit::Actor::from(&who.staff),
+        id.into_inner(),
+        disabled,
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/console/admin")),
+        Err(e) if e.status().is_client_error() => {
+            admin_page(&state, &who, &AuditFilter::default(), Some(e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -539,7 +638,9 @@ pub async fn create_staff(
     .await;
     match created {
         Ok(_) => Ok(see_other("/console/admin")),
-        Err(e) if e.status().is_client_error() => admin_page(&state, &who, Some(e)).await,
+        Err(e) if e.status().is_client_error() => {
+            admin_page(&state, &who, &AuditFilter::default(), Some(e)).await
+        }
         Err(e) => Err(e.into()),
     }
 }

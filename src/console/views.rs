@@ -558,6 +558,7 @@ pub fn admin(
     accounts: &[StaffView],
     units: &[OrgUnitView],
     audit: &[AuditEntryView],
+    filter: &super::routes::AuditFilter,
     error: Option<&ApiError>,
 ) -> Markup {
     layout(
@@ -567,7 +568,7 @@ pub fn admin(
             section.card aria-labelledby="h-staff" {
                 h2 #h-staff { "工作人员账号" }
                 table.data #staff-accounts {
-                    thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "状态" } th scope="col" { "创建时间" } } }
+                    thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "状态" } th scope="col" { "创建时间" } th scope="col" { "操作" } } }
                     tbody {
                         @for a in accounts {
                             tr {
@@ -576,6 +577,16 @@ pub fn admin(
                                 td { (a.org_unit) }
                                 td { @if a.disabled { "已停用" } @else if a.locked_until.is_some() { "暂时锁定" } @else { "正常" } }
                                 td { (when(a.created_at)) }
+                                td {
+                                    @if a.username != staff.username {
+                                        form.inline method="post" action=(format!("/console/admin/staff/{}/disabled", a.id))
+                                            onsubmit=(if a.disabled { "" } else { "return confirm('确定停用该账号吗？停用后其登录会话立即失效。')" }) {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            input type="hidden" name="disabled" value=(if a.disabled { "false" } else { "true" });
+                                            button type="submit" data-staff=(a.username) { @if a.disabled { "启用" } @else { "停用" } }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -615,6 +626,23 @@ pub fn admin(
             }
             section.card aria-labelledby="h-audit" {
                 h2 #h-audit { "操作日志（最近 100 条）" }
+                form #audit-filter method="get" action="/console/admin" {
+                    div.row2 {
+                        div {
+                            label for="f-actor" { "操作人" }
+                            select #f-actor name="actor" {
+                                option value="" { "全部" }
+                                @for a in accounts {
+                                    option value=(a.id) selected[filter.actor.as_deref() == Some(a.id.to_string().as_str())] { (a.username) }
+                                }
+                            }
+                        }
+                        div { label for="f-target" { "对象编号" } input #f-target name="target" type="text" value=(filter.target.as_deref().unwrap_or("")); }
+                        div { label for="f-from" { "起始日期" } input #f-from name="from" type="date" value=(filter.from.as_deref().unwrap_or("")); }
+                        div { label for="f-to" { "截止日期（含当天）" } input #f-to name="to" type="date" value=(filter.to.as_deref().unwrap_or("")); }
+                    }
+                    button type="submit" { "筛选" } " " a href="/console/admin" { "清除筛选" }
+                }
                 table.data #audit-log {
                     thead { tr { th scope="col" { "时间" } th scope="col" { "操作人" } th scope="col" { "单位" } th scope="col" { "操作" } th scope="col" { "对象" } } }
                     tbody {
