@@ -96,6 +96,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/officers/{id}/feedback/{feedback}/reply").post(officers::reply),
             )
+            .service(
+                web::resource("/open-days/{id}/edit")
+                    .get(routes::edit_open_day)
+                    .post(routes::update_open_day),
+            )
+            .service(web::resource("/open-days/{id}/cancel").post(routes::cancel_open_day))
+            .service(web::resource("/deliberations/{id}/cancel").post(routes::cancel_meeting))
             .service(web::resource("/admin").get(routes::admin))
             .service(web::resource("/admin/staff").post(routes::create_staff))
             .service(web::resource("/admin/staff/{id}/disabled").post(routes::set_staff_disabled))

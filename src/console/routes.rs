@@ -333,6 +333,7 @@ async fn meeting_signups(state: &AppState, who: &ConsoleStaff, id: Uuid) -> Cons
     Ok(maud::html! {
         (views::signups(&list.items))
         (views::outcome_form(id, &who.csrf))
+        (views::meeting_cancel(id, &who.csrf))
     })
 }
 
@@ -420,6 +421,14 @@ async fn open_day_desk_page(
     // The figures come from the service, which also refuses another unit's open day.
     let stats = open_days_service::stats(state, &who.staff, id).await?;
     let detail = open_days_service::detail(state, id, Some(&who.staff)).await?;
+    let mut visitors = Vec::with_capacity(detail.slots.len());
+    for slot in &detail.slots {
+        visitors.push(
+            open_days_service::visitors(state, &who.staff, id, slot.id, first_page())
+                .await?
+                .items,
+        );
+    }
     let (status, outcome) = match outcome {
         Some((s, o)) => (s, Some(o)),
         None => (actix_web::http::StatusCode::OK, None),
@@ -432,7 +441,10 @@ async fn open_day_desk_page(
             &format!("/console/open-days/{id}/desk"),
             &detail.title,
             outcome.as_ref(),
-            views::open_day_stats(&stats),
+            maud::html! {
+                (views::open_day_stats(&stats))
+                (views::open_day_manage(&detail, &visitors, &who.csrf))
+            },
         ),
     ))
 }
@@ -656,7 +668,7 @@ pub async fn new_meeting(who: ConsoleStaff) -> HttpResponse {
 
 /// A `datetime-local` value, read as Beijing time.
 pub(super) fn beijing(
-    field: &'static str,
+    field: &str,
     value: &str,
 ) -> Result<chrono::DateTime<chrono::Utc>, FieldError> {
     chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
@@ -890,7 +902,13 @@ pub async fn new_open_day(who: ConsoleStaff) -> HttpResponse {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    page(views::open_day_form(&who.staff, &who.csrf, &defaults, None))
+    page(views::open_day_form(
+        &who.staff,
+        &who.csrf,
+        &defaults,
+        None,
+        &views::FormTarget::New,
+    ))
 }
 
 /// A request body built from a form, checked like the API checks its JSON.
@@ -912,28 +930,33 @@ fn open_day_request(v: &views::FormValues, org_unit: &str) -> Result<serde_json:
     let opens = time("booking_opens_at", get("booking_opens_at"), &mut errors);
     let closes = time("booking_closes_at", get("booking_closes_at"), &mut errors);
     let mut slots = Vec::new();
-    for (i, (starts, ends, capacity)) in [
-        ("slot0_starts", "slot0_ends", "slot0_capacity"),
-        ("slot1_starts", "slot1_ends", "slot1_capacity"),
-        ("slot2_starts", "slot2_ends", "slot2_capacity"),
-    ]
-    .into_iter()
-    .enumerate()
-    .take(views::OPEN_DAY_SLOTS)
-    {
-        if i > 0 && get(starts).is_empty() && get(ends).is_empty() && get(capacity).is_empty() {
+    for i in 0..views::MAX_SLOT_ROWS {
+        let (starts, ends, capacity) = (
+            format!("slot{i}_starts"),
+            format!("slot{i}_ends"),
+            format!("slot{i}_capacity"),
+        );
+        if !v.contains_key(&starts) {
+            break;
+        }
+        if i > 0 && get(&starts).is_empty() && get(&ends).is_empty() && get(&capacity).is_empty() {
             continue;
         }
-        let s = time(starts, get(starts), &mut errors);
-        let e = time(ends, get(ends), &mut errors);
-        let c = get(capacity).parse::<i64>().ok();
+        let s = beijing(&starts, &get(&starts))
+            .map_err(|e| errors.push(e))
+            .ok();
+        let e = beijing(&ends, &get(&ends)).map_err(|e| errors.push(e)).ok();
+        let c = get(&capacity).parse::<i64>().ok();
         if c.is_none() {
             errors.push(FieldError {
-                field: capacity.into(),
+                field: capacity.clone(),
                 message: "请填写名额".into(),
             });
         }
-        slots.push(serde_json::json!({ "starts_at": s, "ends_at": e, "capacity": c }));
+        let id = v
+            .get(&format!("slot{i}_id"))
+            .and_then(|id| id.parse::<Uuid>().ok());
+        slots.push(serde_json::json!({ "id": id, "starts_at": s, "ends_at": e, "capacity": c }));
     }
     let number = |k: &'static str, errors: &mut Vec<FieldError>| {
         get(k).parse::<i64>().ok().or_else(|| {
@@ -982,7 +1005,124 @@ pub async fn create_open_day(
         Ok(e) => Ok(see_other(&format!("/console/open-days/{}/desk", e.id))),
         Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
             .content_type("text/html; charset=utf-8")
-            .body(views::open_day_form(&who.staff, &who.csrf, &v, Some(&e)).into_string())),
+            .body(
+                views::open_day_form(&who.staff, &who.csrf, &v, Some(&e), &views::FormTarget::New)
+                    .into_string(),
+            )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A time as a `datetime-local` value in Beijing time (what the forms take back).
+fn local_input(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+async fn managed_open_day(
+    state: &AppState,
+    who: &ConsoleStaff,
+    id: Uuid,
+) -> ConsoleResult<crate::open_days::OpenDayView> {
+    let d = open_days_service::detail(state, id, Some(&who.staff)).await?;
+    who.staff.ensure_org_unit(&d.org_unit)?;
+    Ok(d)
+}
+
+/// The open-day form filled with the stored event and its slots (ids kept, so a change
+/// updates the slot instead of adding one).
+pub async fn edit_open_day(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let d = managed_open_day(&state, &who, id).await?;
+    let mut v: views::FormValues = [
+        ("title", d.title.clone()),
+        ("description", d.description.clone()),
+        ("location", d.location.clone()),
+        ("eligibility", d.eligibility.clone()),
+        ("booking_opens_at", local_input(d.booking_opens_at)),
+        ("booking_closes_at", local_input(d.booking_closes_at)),
+        ("cancel_cutoff_minutes", d.cancel_cutoff_minutes.to_string()),
+        ("max_party_size", d.max_party_size.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (i, s) in d.slots.iter().enumerate() {
+        v.insert(format!("slot{i}_id"), s.id.to_string());
+        v.insert(format!("slot{i}_starts"), local_input(s.starts_at));
+        v.insert(format!("slot{i}_ends"), local_input(s.ends_at));
+        v.insert(format!("slot{i}_capacity"), s.capacity.to_string());
+    }
+    Ok(page(views::open_day_form(
+        &who.staff,
+        &who.csrf,
+        &v,
+        None,
+        &views::FormTarget::Edit(id),
+    )))
+}
+
+/// Saves the open-day form through the service; a refusal (a slot below its bookings, a
+/// booked slot removed) comes back as the form with the service's message.
+pub async fn update_open_day(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<views::FormValues>,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let mut v = form.into_inner();
+    let csrf = v.remove("csrf");
+    who.check_csrf(csrf.as_deref())?;
+    let d = managed_open_day(&state, &who, id).await?;
+    let updated = async {
+        let body = open_day_request(&v, &d.org_unit)?;
+        open_days_service::update(&state, &who.staff, id, parsed(body)?).await
+    }
+    .await;
+    match updated {
+        Ok(_) => Ok(see_other(&format!("/console/open-days/{id}/desk"))),
+        Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
+            .content_type("text/html; charset=utf-8")
+            .body(
+                views::open_day_form(
+                    &who.staff,
+                    &who.csrf,
+                    &v,
+                    Some(&e),
+                    &views::FormTarget::Edit(id),
+                )
+                .into_string(),
+            )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Calls an open day off (the page asks for confirmation first); bookings are cancelled and
+/// their residents told by the service.
+pub async fn cancel_open_day(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<CsrfForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    open_days_service::cancel_event(&state, &who.staff, id.into_inner()).await?;
+    Ok(see_other("/console/open-days"))
+}
+
+pub async fn cancel_meeting(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<CsrfForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    deliberation::cancel(&state, &who.staff, id.into_inner()).await?;
+    Ok(see_other("/console/deliberations"))
 }

@@ -10,7 +10,7 @@ use crate::{
     auth::CurrentStaff,
     deliberation::dto::{MeetingView, OutcomeDetail, OutcomeView, StaffSignupView},
     error::ApiError,
-    open_days::{OpenDayStats, OpenDayView},
+    open_days::{OpenDayStats, OpenDayView, VisitorView},
     org_units::OrgUnitView,
     surveys::{
         StaffSurveyView, SurveyStatus, SurveySummary,
@@ -873,12 +873,47 @@ pub type FormValues = std::collections::BTreeMap<String, String>;
 
 pub const OPEN_DAY_SLOTS: usize = 3;
 
+/// Where the open-day form posts: a new open day, or changes to an existing one.
+pub enum FormTarget {
+    New,
+    Edit(uuid::Uuid),
+}
+
+/// Slot rows the form shows: those typed (or stored) and, when editing, one empty row for a
+/// new slot.
+pub fn slot_rows(v: &FormValues, target: &FormTarget) -> usize {
+    let typed = (0..MAX_SLOT_ROWS)
+        .take_while(|i| v.contains_key(&format!("slot{i}_starts")))
+        .count();
+    match target {
+        FormTarget::New => typed.max(OPEN_DAY_SLOTS),
+        FormTarget::Edit(_) => typed + 1,
+    }
+    .min(MAX_SLOT_ROWS)
+}
+
+pub const MAX_SLOT_ROWS: usize = 20;
+
 pub fn open_day_form(
     staff: &CurrentStaff,
     csrf: &str,
     v: &FormValues,
     error: Option<&ApiError>,
+    target: &FormTarget,
 ) -> Markup {
+    let (heading, action, submit) = match target {
+        FormTarget::New => (
+            "新建开放日",
+            "/console/open-days/new".to_owned(),
+            "创建并发布",
+        ),
+        FormTarget::Edit(id) => (
+            "修改开放日",
+            format!("/console/open-days/{id}/edit"),
+            "保存修改",
+        ),
+    };
+    let rows = slot_rows(v, target);
     let val = |k: &str| v.get(k).cloned().unwrap_or_default();
     let input = |id: &str, label: &str, kind: &str, required: bool| {
         html! {
@@ -889,7 +924,7 @@ pub fn open_day_form(
         }
     };
     layout(
-        "新建开放日",
+        heading,
         Some((staff, csrf)),
         html! {
             @if let Some(e) = error {
@@ -898,7 +933,7 @@ pub fn open_day_form(
                     ul { @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } } }
                 }
             }
-            form.card #open-day-form method="post" action="/console/open-days/new" {
+            form.card #open-day-form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(csrf);
                 (input("title", "名称", "text", true))
                 label for="description" { "介绍" }
@@ -913,8 +948,11 @@ pub fn open_day_form(
                     (input("max_party_size", "每份预约最多人数（1 到 10）", "number", true))
                 }
                 fieldset {
-                    legend { "场次（不用的行留空）" }
-                    @for i in 0..OPEN_DAY_SLOTS {
+                    legend { "场次（不用的行留空；清空已有场次即删除，已有预约的场次不能删除）" }
+                    @for i in 0..rows {
+                        @if let Some(id) = v.get(&format!("slot{i}_id")) {
+                            input type="hidden" name=(format!("slot{i}_id")) value=(id);
+                        }
                         div.row3 {
                             (input(&format!("slot{i}_starts"), &format!("第 {} 场开始", i + 1), "datetime-local", i == 0))
                             (input(&format!("slot{i}_ends"), &format!("第 {} 场结束", i + 1), "datetime-local", i == 0))
@@ -922,8 +960,82 @@ pub fn open_day_form(
                         }
                     }
                 }
-                button.primary type="submit" { "创建并发布" }
+                button.primary type="submit" { (submit) }
             }
         },
     )
+}
+
+fn booking_status(s: &str) -> &'static str {
+    match s {
+        "confirmed" => "已预约",
+        "waitlisted" => "候补",
+        "checked_in" => "已签到",
+        "cancelled" => "已取消",
+        "no_show" => "爽约",
+        _ => "其他",
+    }
+}
+
+/// The open day's own tools on its desk page: edit, call off, and each slot's visitors
+/// (masked).
+pub fn open_day_manage(d: &OpenDayView, visitors: &[Vec<VisitorView>], csrf: &str) -> Markup {
+    html! {
+        section.card aria-labelledby="h-manage" {
+            h2 #h-manage { "管理开放日" }
+            p {
+                a.button href=(format!("/console/open-days/{}/edit", d.id)) { "修改开放日与场次" }
+                " "
+                @if d.status != "cancelled" {
+                    form.inline #cancel-open-day method="post" action=(format!("/console/open-days/{}/cancel", d.id))
+                        onsubmit="return confirm('确定取消这个开放日吗？所有预约将被取消并通知居民。')" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { "取消开放日" }
+                    }
+                } @else {
+                    span.badge { "已取消" }
+                }
+            }
+        }
+        section.card aria-labelledby="h-visitors" {
+            h2 #h-visitors { "各场次预约名单（已脱敏）" }
+            @for (slot, list) in d.slots.iter().zip(visitors) {
+                h3 { (when(slot.starts_at)) " 至 " (when(slot.ends_at))
+                    span.badge { "已约 " (slot.capacity - slot.seats_left) " / 共 " (slot.capacity) } }
+                @if list.is_empty() { p.muted { "暂无预约。" } } @else {
+                    table.data.visitors data-slot=(slot.id) {
+                        thead { tr { th scope="col" { "姓名" } th scope="col" { "电话" } th scope="col" { "人数" }
+                            th scope="col" { "状态" } th scope="col" { "预约时间" } th scope="col" { "签到时间" } } }
+                        tbody {
+                            @for r in list {
+                                tr {
+                                    td { (r.visitor_name.as_deref().unwrap_or("—")) }
+                                    td { (r.phone.as_deref().unwrap_or("—")) }
+                                    td { (r.party_size) }
+                                    td { (booking_status(&r.status)) }
+                                    td { (when(r.created_at)) }
+                                    td { @if let Some(t) = r.checked_in_at { (when(t)) } @else { "—" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Calls a meeting off, after the browser asks for confirmation.
+pub fn meeting_cancel(meeting_id: uuid::Uuid, csrf: &str) -> Markup {
+    html! {
+        section.card aria-labelledby="h-cancel-meeting" {
+            h2 #h-cancel-meeting { "取消议事会" }
+            p.muted { "取消后，所有报名者会收到通知。" }
+            form #cancel-meeting method="post" action=(format!("/console/deliberations/{meeting_id}/cancel"))
+                onsubmit="return confirm('确定取消这场议事会吗？所有报名者会收到通知。')" {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "取消议事会" }
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::{
     officers_support::{id_of, items},
 };
 
-async fn post(
+pub async fn post(
     app: &TestApp,
     cookie: &str,
     path: &str,
@@ -29,7 +29,7 @@ async fn post(
 }
 
 /// A `datetime-local` value in Beijing time, `days` from now at `hour`.
-fn at(days: i64, hour: u32) -> String {
+pub fn at(days: i64, hour: u32) -> String {
     (Utc::now() + Duration::days(days) + Duration::hours(8))
         .date_naive()
         .and_hms_opt(hour, 0, 0)
@@ -38,7 +38,7 @@ fn at(days: i64, hour: u32) -> String {
         .to_string()
 }
 
-fn see_other(res: &reqwest::Response) -> String {
+pub fn see_other(res: &reqwest::Response) -> String {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     res.headers()[header::LOCATION].to_str().unwrap().to_owned()
 }
@@ -308,7 +308,7 @@ async fn another_units_campaign_and_forged_tokens_are_refused() {
     assert_eq!(items(&mine)[0]["status"], "pending");
 }
 
-async fn admin_session(app: &TestApp) -> String {
+pub async fn admin_session(app: &TestApp) -> String {
     let res = client()
         .post(app.url("/console/login"))
         .form(&[
@@ -399,134 +399,4 @@ async fn the_home_page_shows_each_unit_its_open_days_applications_and_unanswered
     assert!(section(&home, "h-open-days").contains("已约 2 / 共 10"));
     assert!(section(&home, "h-pending-applications").contains("1 份待审核"));
     assert!(section(&home, "h-awaiting-feedback").contains("没有待答复的反馈"));
-}
-
-/// The id in the disable/enable form of `username`'s row on the admin page.
-fn staff_id_in(html: &str, username: &str) -> String {
-    let before = html
-        .split(&format!("data-staff=\"{username}\""))
-        .next()
-        .unwrap();
-    let at = before.rfind("/console/admin/staff/").unwrap() + "/console/admin/staff/".len();
-    before[at..].split('/').next().unwrap().to_owned()
-}
-
-#[tokio::test]
-async fn administrators_disable_and_enable_staff_and_filter_the_audit_log() {
-    let app = crate::helpers::spawn_app().await;
-    app.staff_of("shi.gong", "shichahai").await;
-    app.staff_of("de.sheng", "desheng").await;
-    let staff = console_session(&app, "shi.gong").await;
-    let admin = admin_session(&app).await;
-    let (status, html) = page(&app, &admin, "/console/admin").await;
-    assert_eq!(status, StatusCode::OK);
-    let csrf = csrf_in(&html);
-    let shi = staff_id_in(&html, "shi.gong");
-    let disable = format!("/console/admin/staff/{shi}/disabled");
-
-    // Staff cannot; a forged token cannot.
-    let (_, own) = page(&app, &staff, "/console").await;
-    let res = post(
-        &app,
-        &staff,
-        &disable,
-        &[("csrf", &csrf_in(&own)), ("disabled", "true")],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = post(
-        &app,
-        &admin,
-        &disable,
-        &[("csrf", "forged"), ("disabled", "true")],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-
-    // Disabled: the account's console session ends at once and it cannot sign in.
-    see_other(
-        &post(
-            &app,
-            &admin,
-            &disable,
-            &[("csrf", &csrf), ("disabled", "true")],
-        )
-        .await,
-    );
-    let (status, _) = page(&app, &staff, "/console").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let res = client()
-        .post(app.url("/console/login"))
-        .form(&[
-            ("username", "shi.gong"),
-            ("password", crate::helpers::STAFF_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_client_error());
-    let (_, html) = page(&app, &admin, "/console/admin").await;
-    assert!(html.contains("已停用"));
-    see_other(
-        &post(
-            &app,
-            &admin,
-            &disable,
-            &[("csrf", &csrf), ("disabled", "false")],
-        )
-        .await,
-    );
-    console_session(&app, "shi.gong").await;
-
-    // Administrators do not disable themselves.
-    let me = staff_id_in(&html, "de.sheng");
-    assert_ne!(me, shi);
-    let admin_id = {
-        let (_, html) = page(&app, &admin, "/console/admin").await;
-        html.split("<option value=\"")
-            .skip(1)
-            .map(|s| {
-                (
-                    s.split('"').next().unwrap().to_owned(),
-                    s.split('>')
-                        .nth(1)
-                        .unwrap()
-                        .split('<')
-                        .next()
-                        .unwrap()
-                        .to_owned(),
-                )
-            })
-            .find(|(_, name)| name == crate::helpers::ADMIN_USERNAME)
-            .unwrap()
-            .0
-    };
-    let res = post(
-        &app,
-        &admin,
-        &format!("/console/admin/staff/{admin_id}/disabled"),
-        &[("csrf", &csrf), ("disabled", "true")],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(res.text().await.unwrap().contains("不能停用自己的账号"));
-
-    // The log, filtered to what happened to shi.gong's account.
-    let (status, html) = page(&app, &admin, &format!("/console/admin?target={shi}")).await;
-    assert_eq!(status, StatusCode::OK);
-    let log = html.split("id=\"audit-log\"").nth(1).unwrap();
-    assert_eq!(log.matches("<tr>").count(), 4, "{log}"); // header, created, disabled, enabled
-    assert!(log.contains("staff.disabled") && log.contains("staff.enabled"));
-    assert!(!log.contains(&me));
-    let tomorrow = (Utc::now() + Duration::hours(8) + Duration::days(1)).date_naive();
-    let (_, html) = page(
-        &app,
-        &admin,
-        &format!("/console/admin?actor={admin_id}&from={tomorrow}"),
-    )
-    .await;
-    let log = html.split("id=\"audit-log\"").nth(1).unwrap();
-    assert_eq!(log.matches("<tr>").count(), 1, "{log}");
-    let (status, _) = page(&app, &admin, "/console/admin?from=yesterday").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
