@@ -103,6 +103,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/open-days/{id}/cancel").post(routes::cancel_open_day))
             .service(web::resource("/deliberations/{id}/cancel").post(routes::cancel_meeting))
+            .service(
+                web::resource("/deliberations/{id}/edit")
+                    .get(routes::edit_meeting)
+                    .post(routes::update_meeting),
+            )
             .service(web::resource("/admin").get(routes::admin))
             .service(web::resource("/admin/staff").post(routes::create_staff))
             .service(web::resource("/admin/staff/{id}/disabled").post(routes::set_staff_disabled))

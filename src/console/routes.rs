@@ -663,6 +663,7 @@ pub async fn new_meeting(who: ConsoleStaff) -> HttpResponse {
         &who.csrf,
         &MeetingFormValues::default(),
         None,
+        &views::FormTarget::New,
     ))
 }
 
@@ -770,7 +771,10 @@ pub async fn create_meeting(
         Ok(m) => Ok(see_other(&format!("/console/deliberations/{}/desk", m.id))),
         Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
             .content_type("text/html; charset=utf-8")
-            .body(views::meeting_form(&who.staff, &who.csrf, &v, Some(&e)).into_string())),
+            .body(
+                views::meeting_form(&who.staff, &who.csrf, &v, Some(&e), &views::FormTarget::New)
+                    .into_string(),
+            )),
         Err(e) => Err(e.into()),
     }
 }
@@ -1125,4 +1129,83 @@ pub async fn cancel_meeting(
     who.check_csrf(form.csrf.as_deref())?;
     deliberation::cancel(&state, &who.staff, id.into_inner()).await?;
     Ok(see_other("/console/deliberations"))
+}
+
+async fn managed_meeting(
+    state: &AppState,
+    who: &ConsoleStaff,
+    id: Uuid,
+) -> ConsoleResult<crate::deliberation::dto::MeetingView> {
+    let detail = deliberation::detail(state, Some(&who.identity), id).await?;
+    who.staff.ensure_org_unit(&detail.meeting.org_unit)?;
+    Ok(detail.meeting)
+}
+
+/// The meeting form filled with the stored plan.
+pub async fn edit_meeting(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let m = managed_meeting(&state, &who, id).await?;
+    let v = MeetingFormValues {
+        csrf: None,
+        title: m.title,
+        background: m.background,
+        agenda: m.agenda,
+        location: m.location,
+        starts_at: local_input(m.starts_at),
+        ends_at: local_input(m.ends_at),
+        signup_opens_at: local_input(m.signup_opens_at),
+        signup_closes_at: local_input(m.signup_closes_at),
+        capacity: m.capacity.to_string(),
+        reserved_seats: m.reserved_seats.to_string(),
+        waitlist_enabled: m.waitlist_enabled.then(|| "on".to_owned()),
+        eligibility: m.eligibility.join(","),
+    };
+    Ok(page(views::meeting_form(
+        &who.staff,
+        &who.csrf,
+        &v,
+        None,
+        &views::FormTarget::Edit(id),
+    )))
+}
+
+/// Saves the meeting form through the service (which refuses, say, fewer seats than those
+/// already signed up); a refusal comes back as the form.
+pub async fn update_meeting(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<MeetingFormValues>,
+) -> ConsoleResult<HttpResponse> {
+    let v = form.into_inner();
+    who.check_csrf(v.csrf.as_deref())?;
+    let id = id.into_inner();
+    let m = managed_meeting(&state, &who, id).await?;
+    let updated = async {
+        let mut req = meeting_request(&v, &m.org_unit)?;
+        // The form does not show the survey a meeting came from; keep the link.
+        req.source_survey_id = m.source_survey_id;
+        deliberation::update(&state, &who.staff, id, req).await
+    }
+    .await;
+    match updated {
+        Ok(_) => Ok(see_other(&format!("/console/deliberations/{id}/desk"))),
+        Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
+            .content_type("text/html; charset=utf-8")
+            .body(
+                views::meeting_form(
+                    &who.staff,
+                    &who.csrf,
+                    &v,
+                    Some(&e),
+                    &views::FormTarget::Edit(id),
+                )
+                .into_string(),
+            )),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -693,7 +693,20 @@ pub fn meeting_form(
     csrf: &str,
     v: &MeetingFormValues,
     error: Option<&ApiError>,
+    target: &FormTarget,
 ) -> Markup {
+    let (heading, action, submit) = match target {
+        FormTarget::New => (
+            "新建议事会",
+            "/console/deliberations/new".to_owned(),
+            "创建并发布",
+        ),
+        FormTarget::Edit(id) => (
+            "修改议事会",
+            format!("/console/deliberations/{id}/edit"),
+            "保存修改",
+        ),
+    };
     let text = |id: &str, label: &str, value: &str, kind: &str| {
         html! {
             div {
@@ -703,7 +716,7 @@ pub fn meeting_form(
         }
     };
     layout(
-        "新建议事会",
+        heading,
         Some((staff, csrf)),
         html! {
             @if let Some(e) = error {
@@ -712,7 +725,7 @@ pub fn meeting_form(
                     ul { @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } } }
                 }
             }
-            form.card #meeting-form method="post" action="/console/deliberations/new" {
+            form.card #meeting-form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(csrf);
                 (text("title", "议题", &v.title, "text"))
                 label for="background" { "背景介绍" }
@@ -740,7 +753,7 @@ pub fn meeting_form(
                 }
                 label for="eligibility" { "可报名的街道（街道代码，用逗号分隔；留空为全区）" }
                 input #eligibility name="eligibility" type="text" value=(v.eligibility);
-                p { button.primary type="submit" { "创建并发布" } }
+                p { button.primary type="submit" { (submit) } }
             }
         },
     )
@@ -1029,7 +1042,8 @@ pub fn open_day_manage(d: &OpenDayView, visitors: &[Vec<VisitorView>], csrf: &st
 pub fn meeting_cancel(meeting_id: uuid::Uuid, csrf: &str) -> Markup {
     html! {
         section.card aria-labelledby="h-cancel-meeting" {
-            h2 #h-cancel-meeting { "取消议事会" }
+            h2 #h-cancel-meeting { "管理议事会" }
+            p { a.button href=(format!("/console/deliberations/{meeting_id}/edit")) { "修改议事会" } }
             p.muted { "取消后，所有报名者会收到通知。" }
             form #cancel-meeting method="post" action=(format!("/console/deliberations/{meeting_id}/cancel"))
                 onsubmit="return confirm('确定取消这场议事会吗？所有报名者会收到通知。')" {

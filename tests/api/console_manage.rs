@@ -280,7 +280,76 @@ async fn staff_call_off_a_meeting_from_its_desk() {
         &crate::deliberation::meeting_body("yuetan", 5, 0, false),
     )
     .await;
+    for openid in ["o-a", "o-b"] {
+        let r = app.login_resident(openid).await;
+        crate::deliberation::signed_up(&app, &r, &meeting).await;
+    }
     let cookie = console_session(&app, "yuetan-li").await;
+
+    // The form comes filled; two residents have confirmed, so one seat is refused on it.
+    let edit = format!("/console/deliberations/{meeting}/edit");
+    let (status, form) = page(&app, &cookie, &edit).await;
+    assert_eq!(status, StatusCode::OK);
+    let value = |name: &str| {
+        let at = form.find(&format!("name=\"{name}\"")).unwrap();
+        let rest = &form[at..];
+        let v = rest.find("value=\"").unwrap() + 7;
+        rest[v..].split('"').next().unwrap().to_owned()
+    };
+    assert_eq!(value("capacity"), "5");
+    let fields = |capacity: &str| -> Vec<(String, String)> {
+        let mut f: Vec<(String, String)> = [
+            "location",
+            "starts_at",
+            "ends_at",
+            "signup_opens_at",
+            "signup_closes_at",
+            "reserved_seats",
+            "eligibility",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), value(k)))
+        .collect();
+        f.push(("csrf".into(), csrf_in(&form)));
+        f.push(("title".into(), "胡同停车秩序议事会（改期）".into()));
+        f.push(("background".into(), "居民反映胡同内停车混乱。".into()));
+        f.push(("agenda".into(), "1. 情况通报 2. 居民发言".into()));
+        f.push(("capacity".into(), capacity.into()));
+        f
+    };
+    let send = |f: Vec<(String, String)>| {
+        let (app, cookie, edit) = (&app, cookie.clone(), edit.clone());
+        async move {
+            client()
+                .post(app.url(&edit))
+                .header(reqwest::header::COOKIE, cookie)
+                .form(&f)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = send(fields("1")).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("已有 2 位居民确认参会") && html.contains("（改期）"));
+    let res = send(fields("8")).await;
+    assert_eq!(
+        see_other(&res),
+        format!("/console/deliberations/{meeting}/desk")
+    );
+    let m: Value = app
+        .get(
+            &format!("/api/v1/deliberations/{meeting}"),
+            Some(&staff.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["capacity"], 8);
+    assert_eq!(m["title"], "胡同停车秩序议事会（改期）");
+
     let (status, html) = page(
         &app,
         &cookie,
