@@ -16,11 +16,24 @@ use crate::{auth::CurrentStaff, telemetry::current_request_id};
 
 /// The newest `limit` entries, for the administrators' console page.
 pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AuditEntryView>, DbErr> {
+    filtered(db, None, None, None, None, limit).await
+}
+
+/// The newest `limit` entries by `actor`, about `target`, within `[from, to)`, for the
+/// console's filter on the audit log.
+pub async fn filtered(
+    db: &impl ConnectionTrait,
+    actor: Option<Uuid>,
+    target: Option<String>,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    limit: u64,
+) -> Result<Vec<AuditEntryView>, DbErr> {
     let filter = repo::Filter {
-        actor: None,
-        target: None,
-        from: None,
-        to: None,
+        actor,
+        target,
+        from,
+        to,
     };
     Ok(repo::list(db, &filter, None, limit)
         .await?

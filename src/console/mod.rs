@@ -2,6 +2,7 @@
 //! questionnaires, read results and run meetings at a desk. Served by the same binary, with its
 //! scripts and stylesheet embedded, so it works on an intranet with no internet access.
 
+mod officers;
 mod routes;
 mod session;
 mod views;
@@ -72,8 +73,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(routes::open_day_desk)
                     .post(routes::open_day_check_in),
             )
+            .service(
+                web::resource("/officers")
+                    .get(officers::campaigns)
+                    .post(officers::create_campaign),
+            )
+            .service(web::resource("/officers/{id}").get(officers::campaign))
+            .service(web::resource("/officers/{id}/publish").post(officers::publish))
+            .service(web::resource("/officers/{id}/close").post(officers::close))
+            .service(web::resource("/officers/{id}/activities").post(officers::create_activity))
+            .service(
+                web::resource("/officers/{id}/applications/{application}/approve")
+                    .post(officers::approve),
+            )
+            .service(
+                web::resource("/officers/{id}/applications/{application}/reject")
+                    .post(officers::reject),
+            )
+            .service(
+                web::resource("/officers/{id}/roster/{officer}/end").post(officers::end_officer),
+            )
+            .service(
+                web::resource("/officers/{id}/feedback/{feedback}/reply").post(officers::reply),
+            )
+            .service(
+                web::resource("/open-days/{id}/edit")
+                    .get(routes::edit_open_day)
+                    .post(routes::update_open_day),
+            )
+            .service(web::resource("/open-days/{id}/cancel").post(routes::cancel_open_day))
+            .service(web::resource("/deliberations/{id}/cancel").post(routes::cancel_meeting))
+            .service(
+                web::resource("/deliberations/{id}/edit")
+                    .get(routes::edit_meeting)
+                    .post(routes::update_meeting),
+            )
             .service(web::resource("/admin").get(routes::admin))
             .service(web::resource("/admin/staff").post(routes::create_staff))
+            .service(web::resource("/admin/staff/{id}/disabled").post(routes::set_staff_disabled))
             .service(web::resource("/deliberations/{id}/outcomes").post(routes::create_outcome))
             .service(web::resource("/outcomes").get(routes::outcomes))
             .service(web::resource("/outcomes/{id}").get(routes::outcome))

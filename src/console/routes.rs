@@ -32,7 +32,7 @@ fn page(markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-fn see_other(to: &str) -> HttpResponse {
+pub(super) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
         .finish()
@@ -40,7 +40,7 @@ fn see_other(to: &str) -> HttpResponse {
 
 const LIST_LIMIT: u64 = 100;
 
-fn first_page() -> PageRequest {
+pub(super) fn first_page() -> PageRequest {
     PageRequest {
         limit: LIST_LIMIT,
         after: None,
@@ -144,12 +144,21 @@ pub async fn home(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResul
         },
     )
     .await?;
+    let open_days: Vec<_> = open_days_service::list(&state.db, first_page())
+        .await?
+        .items
+        .into_iter()
+        .filter(|d| who.staff.may_act_in(&d.org_unit))
+        .collect();
+    let officers = super::officers::home_sections(&state, &who.staff).await?;
     Ok(page(views::home(
         &who.staff,
         &who.csrf,
         &open,
         &meetings,
         &overdue.items,
+        &open_days,
+        officers,
     )))
 }
 
@@ -324,6 +333,7 @@ async fn meeting_signups(state: &AppState, who: &ConsoleStaff, id: Uuid) -> Cons
     Ok(maud::html! {
         (views::signups(&list.items))
         (views::outcome_form(id, &who.csrf))
+        (views::meeting_cancel(id, &who.csrf))
     })
 }
 
@@ -411,6 +421,14 @@ async fn open_day_desk_page(
     // The figures come from the service, which also refuses another unit's open day.
     let stats = open_days_service::stats(state, &who.staff, id).await?;
     let detail = open_days_service::detail(state, id, Some(&who.staff)).await?;
+    let mut visitors = Vec::with_capacity(detail.slots.len());
+    for slot in &detail.slots {
+        visitors.push(
+            open_days_service::visitors(state, &who.staff, id, slot.id, first_page())
+                .await?
+                .items,
+        );
+    }
     let (status, outcome) = match outcome {
         Some((s, o)) => (s, Some(o)),
         None => (actix_web::http::StatusCode::OK, None),
@@ -423,7 +441,10 @@ async fn open_day_desk_page(
             &format!("/console/open-days/{id}/desk"),
             &detail.title,
             outcome.as_ref(),
-            views::open_day_stats(&stats),
+            maud::html! {
+                (views::open_day_stats(&stats))
+                (views::open_day_manage(&detail, &visitors, &who.csrf))
+            },
         ),
     ))
 }
@@ -451,9 +472,39 @@ pub async fn open_day_check_in(
     open_day_desk_page(&state, &who, id, Some(answer)).await
 }
 
+/// The audit log filter of the admin page: who, about what, which days (Beijing dates).
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Midnight in Beijing of a `YYYY-MM-DD` date, `days` later.
+fn beijing_day(
+    field: &str,
+    value: Option<&str>,
+    days: i64,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, FieldError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    v.parse::<chrono::NaiveDate>()
+        .ok()
+        .and_then(|d| d.checked_add_signed(chrono::Duration::days(days)))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Some(t.and_utc() - chrono::Duration::hours(8)))
+        .ok_or_else(|| FieldError {
+            field: field.into(),
+            message: "请填写日期".into(),
+        })
+}
+
 async fn admin_page(
     state: &AppState,
     who: &ConsoleStaff,
+    filter: &AuditFilter,
     error: Option<ApiError>,
 ) -> ConsoleResult<HttpResponse> {
     if !who.staff.is_admin {
@@ -461,7 +512,43 @@ async fn admin_page(
     }
     let accounts = crate::accounts::service::list_staff(&state.db, first_page()).await?;
     let units = crate::org_units::service::list(&state.db).await?;
-    let audit = crate::audit::recent(&state.db, 100).await?;
+    let mut faults = Vec::new();
+    let actor = match filter
+        .actor
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        None => None,
+        Some(a) => a
+            .parse::<Uuid>()
+            .map_err(|_| {
+                faults.push(FieldError {
+                    field: "actor".into(),
+                    message: "请选择操作人".into(),
+                })
+            })
+            .ok(),
+    };
+    let from = beijing_day("from", filter.from.as_deref(), 0)
+        .map_err(|e| faults.push(e))
+        .ok()
+        .flatten();
+    // The "to" day is included: the range ends at the next midnight.
+    let to = beijing_day("to", filter.to.as_deref(), 1)
+        .map_err(|e| faults.push(e))
+        .ok()
+        .flatten();
+    if !faults.is_empty() {
+        return Err(ApiError::validation(faults).into());
+    }
+    let target = filter
+        .target
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    let audit = crate::audit::filtered(&state.db, actor, target, from, to, 100).await?;
     let status = error
         .as_ref()
         .map_or(actix_web::http::StatusCode::OK, ApiError::status);
@@ -475,14 +562,47 @@ async fn admin_page(
                 &accounts.items,
                 &units,
                 &audit,
+                filter,
                 error.as_ref(),
             )
             .into_string(),
         ))
 }
 
-pub async fn admin(who: ConsoleStaff, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
-    admin_page(&state, &who, None).await
+pub async fn admin(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    filter: web::Query<AuditFilter>,
+) -> ConsoleResult<HttpResponse> {
+    admin_page(&state, &who, &filter, None).await
+}
+
+/// An administrator disables or enables a staff account (disabling ends its sessions).
+pub async fn set_staff_disabled(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<views::FormValues>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.get("csrf").map(String::as_str))?;
+    if !who.staff.is_admin {
+        return Err(ApiError::forbidden("admin_only", "此功能仅限区级管理员使用").into());
+    }
+    let disabled = form.get("disabled").is_some_and(|v| v == "true");
+    let result = crate::accounts::service::set_disabled(
+        &state.db,
+        &crate::audit::Actor::from(&who.staff),
+        id.into_inner(),
+        disabled,
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(see_other("/console/admin")),
+        Err(e) if e.status().is_client_error() => {
+            admin_page(&state, &who, &AuditFilter::default(), Some(e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -530,7 +650,9 @@ pub async fn create_staff(
     .await;
     match created {
         Ok(_) => Ok(see_other("/console/admin")),
-        Err(e) if e.status().is_client_error() => admin_page(&state, &who, Some(e)).await,
+        Err(e) if e.status().is_client_error() => {
+            admin_page(&state, &who, &AuditFilter::default(), Some(e)).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -541,11 +663,15 @@ pub async fn new_meeting(who: ConsoleStaff) -> HttpResponse {
         &who.csrf,
         &MeetingFormValues::default(),
         None,
+        &views::FormTarget::New,
     ))
 }
 
 /// A `datetime-local` value, read as Beijing time.
-fn beijing(field: &'static str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, FieldError> {
+pub(super) fn beijing(
+    field: &str,
+    value: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, FieldError> {
     chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
         .ok()
         .and_then(|t| {
@@ -645,7 +771,10 @@ pub async fn create_meeting(
         Ok(m) => Ok(see_other(&format!("/console/deliberations/{}/desk", m.id))),
         Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
             .content_type("text/html; charset=utf-8")
-            .body(views::meeting_form(&who.staff, &who.csrf, &v, Some(&e)).into_string())),
+            .body(
+                views::meeting_form(&who.staff, &who.csrf, &v, Some(&e), &views::FormTarget::New)
+                    .into_string(),
+            )),
         Err(e) => Err(e.into()),
     }
 }
@@ -777,11 +906,17 @@ pub async fn new_open_day(who: ConsoleStaff) -> HttpResponse {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    page(views::open_day_form(&who.staff, &who.csrf, &defaults, None))
+    page(views::open_day_form(
+        &who.staff,
+        &who.csrf,
+        &defaults,
+        None,
+        &views::FormTarget::New,
+    ))
 }
 
 /// A request body built from a form, checked like the API checks its JSON.
-fn parsed<T: serde::de::DeserializeOwned + validator::Validate>(
+pub(super) fn parsed<T: serde::de::DeserializeOwned + validator::Validate>(
     v: serde_json::Value,
 ) -> Result<T, ApiError> {
     let t: T = serde_json::from_value(v)
@@ -799,28 +934,33 @@ fn open_day_request(v: &views::FormValues, org_unit: &str) -> Result<serde_json:
     let opens = time("booking_opens_at", get("booking_opens_at"), &mut errors);
     let closes = time("booking_closes_at", get("booking_closes_at"), &mut errors);
     let mut slots = Vec::new();
-    for (i, (starts, ends, capacity)) in [
-        ("slot0_starts", "slot0_ends", "slot0_capacity"),
-        ("slot1_starts", "slot1_ends", "slot1_capacity"),
-        ("slot2_starts", "slot2_ends", "slot2_capacity"),
-    ]
-    .into_iter()
-    .enumerate()
-    .take(views::OPEN_DAY_SLOTS)
-    {
-        if i > 0 && get(starts).is_empty() && get(ends).is_empty() && get(capacity).is_empty() {
+    for i in 0..views::MAX_SLOT_ROWS {
+        let (starts, ends, capacity) = (
+            format!("slot{i}_starts"),
+            format!("slot{i}_ends"),
+            format!("slot{i}_capacity"),
+        );
+        if !v.contains_key(&starts) {
+            break;
+        }
+        if i > 0 && get(&starts).is_empty() && get(&ends).is_empty() && get(&capacity).is_empty() {
             continue;
         }
-        let s = time(starts, get(starts), &mut errors);
-        let e = time(ends, get(ends), &mut errors);
-        let c = get(capacity).parse::<i64>().ok();
+        let s = beijing(&starts, &get(&starts))
+            .map_err(|e| errors.push(e))
+            .ok();
+        let e = beijing(&ends, &get(&ends)).map_err(|e| errors.push(e)).ok();
+        let c = get(&capacity).parse::<i64>().ok();
         if c.is_none() {
             errors.push(FieldError {
-                field: capacity.into(),
+                field: capacity.clone(),
                 message: "请填写名额".into(),
             });
         }
-        slots.push(serde_json::json!({ "starts_at": s, "ends_at": e, "capacity": c }));
+        let id = v
+            .get(&format!("slot{i}_id"))
+            .and_then(|id| id.parse::<Uuid>().ok());
+        slots.push(serde_json::json!({ "id": id, "starts_at": s, "ends_at": e, "capacity": c }));
     }
     let number = |k: &'static str, errors: &mut Vec<FieldError>| {
         get(k).parse::<i64>().ok().or_else(|| {
@@ -869,7 +1009,203 @@ pub async fn create_open_day(
         Ok(e) => Ok(see_other(&format!("/console/open-days/{}/desk", e.id))),
         Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
             .content_type("text/html; charset=utf-8")
-            .body(views::open_day_form(&who.staff, &who.csrf, &v, Some(&e)).into_string())),
+            .body(
+                views::open_day_form(&who.staff, &who.csrf, &v, Some(&e), &views::FormTarget::New)
+                    .into_string(),
+            )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A time as a `datetime-local` value in Beijing time (what the forms take back).
+fn local_input(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+async fn managed_open_day(
+    state: &AppState,
+    who: &ConsoleStaff,
+    id: Uuid,
+) -> ConsoleResult<crate::open_days::OpenDayView> {
+    let d = open_days_service::detail(state, id, Some(&who.staff)).await?;
+    who.staff.ensure_org_unit(&d.org_unit)?;
+    Ok(d)
+}
+
+/// The open-day form filled with the stored event and its slots (ids kept, so a change
+/// updates the slot instead of adding one).
+pub async fn edit_open_day(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let d = managed_open_day(&state, &who, id).await?;
+    let mut v: views::FormValues = [
+        ("title", d.title.clone()),
+        ("description", d.description.clone()),
+        ("location", d.location.clone()),
+        ("eligibility", d.eligibility.clone()),
+        ("booking_opens_at", local_input(d.booking_opens_at)),
+        ("booking_closes_at", local_input(d.booking_closes_at)),
+        ("cancel_cutoff_minutes", d.cancel_cutoff_minutes.to_string()),
+        ("max_party_size", d.max_party_size.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (i, s) in d.slots.iter().enumerate() {
+        v.insert(format!("slot{i}_id"), s.id.to_string());
+        v.insert(format!("slot{i}_starts"), local_input(s.starts_at));
+        v.insert(format!("slot{i}_ends"), local_input(s.ends_at));
+        v.insert(format!("slot{i}_capacity"), s.capacity.to_string());
+    }
+    Ok(page(views::open_day_form(
+        &who.staff,
+        &who.csrf,
+        &v,
+        None,
+        &views::FormTarget::Edit(id),
+    )))
+}
+
+/// Saves the open-day form through the service; a refusal (a slot below its bookings, a
+/// booked slot removed) comes back as the form with the service's message.
+pub async fn update_open_day(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<views::FormValues>,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let mut v = form.into_inner();
+    let csrf = v.remove("csrf");
+    who.check_csrf(csrf.as_deref())?;
+    let d = managed_open_day(&state, &who, id).await?;
+    let updated = async {
+        let body = open_day_request(&v, &d.org_unit)?;
+        open_days_service::update(&state, &who.staff, id, parsed(body)?).await
+    }
+    .await;
+    match updated {
+        Ok(_) => Ok(see_other(&format!("/console/open-days/{id}/desk"))),
+        Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
+            .content_type("text/html; charset=utf-8")
+            .body(
+                views::open_day_form(
+                    &who.staff,
+                    &who.csrf,
+                    &v,
+                    Some(&e),
+                    &views::FormTarget::Edit(id),
+                )
+                .into_string(),
+            )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Calls an open day off (the page asks for confirmation first); bookings are cancelled and
+/// their residents told by the service.
+pub async fn cancel_open_day(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<CsrfForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    open_days_service::cancel_event(&state, &who.staff, id.into_inner()).await?;
+    Ok(see_other("/console/open-days"))
+}
+
+pub async fn cancel_meeting(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<CsrfForm>,
+) -> ConsoleResult<HttpResponse> {
+    who.check_csrf(form.csrf.as_deref())?;
+    deliberation::cancel(&state, &who.staff, id.into_inner()).await?;
+    Ok(see_other("/console/deliberations"))
+}
+
+async fn managed_meeting(
+    state: &AppState,
+    who: &ConsoleStaff,
+    id: Uuid,
+) -> ConsoleResult<crate::deliberation::dto::MeetingView> {
+    let detail = deliberation::detail(state, Some(&who.identity), id).await?;
+    who.staff.ensure_org_unit(&detail.meeting.org_unit)?;
+    Ok(detail.meeting)
+}
+
+/// The meeting form filled with the stored plan.
+pub async fn edit_meeting(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let m = managed_meeting(&state, &who, id).await?;
+    let v = MeetingFormValues {
+        csrf: None,
+        title: m.title,
+        background: m.background,
+        agenda: m.agenda,
+        location: m.location,
+        starts_at: local_input(m.starts_at),
+        ends_at: local_input(m.ends_at),
+        signup_opens_at: local_input(m.signup_opens_at),
+        signup_closes_at: local_input(m.signup_closes_at),
+        capacity: m.capacity.to_string(),
+        reserved_seats: m.reserved_seats.to_string(),
+        waitlist_enabled: m.waitlist_enabled.then(|| "on".to_owned()),
+        eligibility: m.eligibility.join(","),
+    };
+    Ok(page(views::meeting_form(
+        &who.staff,
+        &who.csrf,
+        &v,
+        None,
+        &views::FormTarget::Edit(id),
+    )))
+}
+
+/// Saves the meeting form through the service (which refuses, say, fewer seats than those
+/// already signed up); a refusal comes back as the form.
+pub async fn update_meeting(
+    who: ConsoleStaff,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<MeetingFormValues>,
+) -> ConsoleResult<HttpResponse> {
+    let v = form.into_inner();
+    who.check_csrf(v.csrf.as_deref())?;
+    let id = id.into_inner();
+    let m = managed_meeting(&state, &who, id).await?;
+    let updated = async {
+        let mut req = meeting_request(&v, &m.org_unit)?;
+        // The form does not show the survey a meeting came from; keep the link.
+        req.source_survey_id = m.source_survey_id;
+        deliberation::update(&state, &who.staff, id, req).await
+    }
+    .await;
+    match updated {
+        Ok(_) => Ok(see_other(&format!("/console/deliberations/{id}/desk"))),
+        Err(e) if e.status().is_client_error() => Ok(HttpResponse::build(e.status())
+            .content_type("text/html; charset=utf-8")
+            .body(
+                views::meeting_form(
+                    &who.staff,
+                    &who.csrf,
+                    &v,
+                    Some(&e),
+                    &views::FormTarget::Edit(id),
+                )
+                .into_string(),
+            )),
         Err(e) => Err(e.into()),
     }
 }

@@ -10,7 +10,7 @@ use crate::{
     auth::CurrentStaff,
     deliberation::dto::{MeetingView, OutcomeDetail, OutcomeView, StaffSignupView},
     error::ApiError,
-    open_days::{OpenDayStats, OpenDayView},
+    open_days::{OpenDayStats, OpenDayView, VisitorView},
     org_units::OrgUnitView,
     surveys::{
         StaffSurveyView, SurveyStatus, SurveySummary,
@@ -27,7 +27,7 @@ fn status_label(s: SurveyStatus) -> &'static str {
     }
 }
 
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     // Staff read Beijing time.
     (t + chrono::Duration::hours(8))
         .format("%Y-%m-%d %H:%M")
@@ -35,7 +35,7 @@ fn when(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The page frame. `staff` is absent on the login page.
-fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -56,6 +56,7 @@ fn layout(title: &str, staff: Option<(&CurrentStaff, &str)>, body: Markup) -> Ma
                             a href="/console/deliberations" { "议事签到" }
                             a href="/console/outcomes" { "议事成果" }
                             a href="/console/open-days" { "开放日" }
+                            a href="/console/officers" { "特邀体验员" }
                             @if staff.is_admin { a href="/console/admin" { "系统管理" } }
                         }
                         span.who {
@@ -123,6 +124,8 @@ pub fn home(
     open: &[SurveySummary],
     meetings: &[MeetingView],
     overdue: &[OutcomeView],
+    open_days: &[OpenDayView],
+    officers: Markup,
 ) -> Markup {
     layout(
         "首页",
@@ -163,11 +166,29 @@ pub fn home(
                             li {
                                 a href=(format!("/console/deliberations/{}/desk", m.id)) { (m.title) }
                                 span.muted { " " (when(m.starts_at)) }
-                                span.badge { "名额 " (m.capacity) }
+                                span.badge { "剩余 " (m.seats_left) " / 共 " (m.capacity) }
                             }
                         }
                     }
                 }
+                section.card aria-labelledby="h-open-days" {
+                    h2 #h-open-days { "即将举办的开放日" }
+                    @if open_days.is_empty() { p.muted { "暂无即将举办的开放日。" } }
+                    ul.plain #home-open-days {
+                        @for d in open_days {
+                            @let capacity = d.slots.iter().map(|s| i64::from(s.capacity)).sum::<i64>();
+                            @let left = d.slots.iter().map(|s| i64::from(s.seats_left)).sum::<i64>();
+                            li {
+                                a href=(format!("/console/open-days/{}/desk", d.id)) { (d.title) }
+                                @if let Some(first) = d.slots.iter().map(|s| s.starts_at).min() {
+                                    span.muted { " " (when(first)) }
+                                }
+                                span.badge { "已约 " (capacity - left) " / 共 " (capacity) " 个名额" }
+                            }
+                        }
+                    }
+                }
+                (officers)
             }
         },
     )
@@ -537,6 +558,7 @@ pub fn admin(
     accounts: &[StaffView],
     units: &[OrgUnitView],
     audit: &[AuditEntryView],
+    filter: &super::routes::AuditFilter,
     error: Option<&ApiError>,
 ) -> Markup {
     layout(
@@ -546,7 +568,7 @@ pub fn admin(
             section.card aria-labelledby="h-staff" {
                 h2 #h-staff { "工作人员账号" }
                 table.data #staff-accounts {
-                    thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "状态" } th scope="col" { "创建时间" } } }
+                    thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "状态" } th scope="col" { "创建时间" } th scope="col" { "操作" } } }
                     tbody {
                         @for a in accounts {
                             tr {
@@ -555,6 +577,16 @@ pub fn admin(
                                 td { (a.org_unit) }
                                 td { @if a.disabled { "已停用" } @else if a.locked_until.is_some() { "暂时锁定" } @else { "正常" } }
                                 td { (when(a.created_at)) }
+                                td {
+                                    @if a.username != staff.username {
+                                        form.inline method="post" action=(format!("/console/admin/staff/{}/disabled", a.id))
+                                            onsubmit=(if a.disabled { "" } else { "return confirm('确定停用该账号吗？停用后其登录会话立即失效。')" }) {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            input type="hidden" name="disabled" value=(if a.disabled { "false" } else { "true" });
+                                            button type="submit" data-staff=(a.username) { @if a.disabled { "启用" } @else { "停用" } }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -594,6 +626,23 @@ pub fn admin(
             }
             section.card aria-labelledby="h-audit" {
                 h2 #h-audit { "操作日志（最近 100 条）" }
+                form #audit-filter method="get" action="/console/admin" {
+                    div.row2 {
+                        div {
+                            label for="f-actor" { "操作人" }
+                            select #f-actor name="actor" {
+                                option value="" { "全部" }
+                                @for a in accounts {
+                                    option value=(a.id) selected[filter.actor.as_deref() == Some(a.id.to_string().as_str())] { (a.username) }
+                                }
+                            }
+                        }
+                        div { label for="f-target" { "对象编号" } input #f-target name="target" type="text" value=(filter.target.as_deref().unwrap_or("")); }
+                        div { label for="f-from" { "起始日期" } input #f-from name="from" type="date" value=(filter.from.as_deref().unwrap_or("")); }
+                        div { label for="f-to" { "截止日期（含当天）" } input #f-to name="to" type="date" value=(filter.to.as_deref().unwrap_or("")); }
+                    }
+                    button type="submit" { "筛选" } " " a href="/console/admin" { "清除筛选" }
+                }
                 table.data #audit-log {
                     thead { tr { th scope="col" { "时间" } th scope="col" { "操作人" } th scope="col" { "单位" } th scope="col" { "操作" } th scope="col" { "对象" } } }
                     tbody {
@@ -644,7 +693,20 @@ pub fn meeting_form(
     csrf: &str,
     v: &MeetingFormValues,
     error: Option<&ApiError>,
+    target: &FormTarget,
 ) -> Markup {
+    let (heading, action, submit) = match target {
+        FormTarget::New => (
+            "新建议事会",
+            "/console/deliberations/new".to_owned(),
+            "创建并发布",
+        ),
+        FormTarget::Edit(id) => (
+            "修改议事会",
+            format!("/console/deliberations/{id}/edit"),
+            "保存修改",
+        ),
+    };
     let text = |id: &str, label: &str, value: &str, kind: &str| {
         html! {
             div {
@@ -654,7 +716,7 @@ pub fn meeting_form(
         }
     };
     layout(
-        "新建议事会",
+        heading,
         Some((staff, csrf)),
         html! {
             @if let Some(e) = error {
@@ -663,7 +725,7 @@ pub fn meeting_form(
                     ul { @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } } }
                 }
             }
-            form.card #meeting-form method="post" action="/console/deliberations/new" {
+            form.card #meeting-form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(csrf);
                 (text("title", "议题", &v.title, "text"))
                 label for="background" { "背景介绍" }
@@ -691,7 +753,7 @@ pub fn meeting_form(
                 }
                 label for="eligibility" { "可报名的街道（街道代码，用逗号分隔；留空为全区）" }
                 input #eligibility name="eligibility" type="text" value=(v.eligibility);
-                p { button.primary type="submit" { "创建并发布" } }
+                p { button.primary type="submit" { (submit) } }
             }
         },
     )
@@ -824,12 +886,47 @@ pub type FormValues = std::collections::BTreeMap<String, String>;
 
 pub const OPEN_DAY_SLOTS: usize = 3;
 
+/// Where the open-day form posts: a new open day, or changes to an existing one.
+pub enum FormTarget {
+    New,
+    Edit(uuid::Uuid),
+}
+
+/// Slot rows the form shows: those typed (or stored) and, when editing, one empty row for a
+/// new slot.
+pub fn slot_rows(v: &FormValues, target: &FormTarget) -> usize {
+    let typed = (0..MAX_SLOT_ROWS)
+        .take_while(|i| v.contains_key(&format!("slot{i}_starts")))
+        .count();
+    match target {
+        FormTarget::New => typed.max(OPEN_DAY_SLOTS),
+        FormTarget::Edit(_) => typed + 1,
+    }
+    .min(MAX_SLOT_ROWS)
+}
+
+pub const MAX_SLOT_ROWS: usize = 20;
+
 pub fn open_day_form(
     staff: &CurrentStaff,
     csrf: &str,
     v: &FormValues,
     error: Option<&ApiError>,
+    target: &FormTarget,
 ) -> Markup {
+    let (heading, action, submit) = match target {
+        FormTarget::New => (
+            "新建开放日",
+            "/console/open-days/new".to_owned(),
+            "创建并发布",
+        ),
+        FormTarget::Edit(id) => (
+            "修改开放日",
+            format!("/console/open-days/{id}/edit"),
+            "保存修改",
+        ),
+    };
+    let rows = slot_rows(v, target);
     let val = |k: &str| v.get(k).cloned().unwrap_or_default();
     let input = |id: &str, label: &str, kind: &str, required: bool| {
         html! {
@@ -840,7 +937,7 @@ pub fn open_day_form(
         }
     };
     layout(
-        "新建开放日",
+        heading,
         Some((staff, csrf)),
         html! {
             @if let Some(e) = error {
@@ -849,7 +946,7 @@ pub fn open_day_form(
                     ul { @for f in e.field_errors() { li { code { (f.field) } "：" (f.message) } } }
                 }
             }
-            form.card #open-day-form method="post" action="/console/open-days/new" {
+            form.card #open-day-form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(csrf);
                 (input("title", "名称", "text", true))
                 label for="description" { "介绍" }
@@ -864,8 +961,11 @@ pub fn open_day_form(
                     (input("max_party_size", "每份预约最多人数（1 到 10）", "number", true))
                 }
                 fieldset {
-                    legend { "场次（不用的行留空）" }
-                    @for i in 0..OPEN_DAY_SLOTS {
+                    legend { "场次（不用的行留空；清空已有场次即删除，已有预约的场次不能删除）" }
+                    @for i in 0..rows {
+                        @if let Some(id) = v.get(&format!("slot{i}_id")) {
+                            input type="hidden" name=(format!("slot{i}_id")) value=(id);
+                        }
                         div.row3 {
                             (input(&format!("slot{i}_starts"), &format!("第 {} 场开始", i + 1), "datetime-local", i == 0))
                             (input(&format!("slot{i}_ends"), &format!("第 {} 场结束", i + 1), "datetime-local", i == 0))
@@ -873,8 +973,83 @@ pub fn open_day_form(
                         }
                     }
                 }
-                button.primary type="submit" { "创建并发布" }
+                button.primary type="submit" { (submit) }
             }
         },
     )
+}
+
+fn booking_status(s: &str) -> &'static str {
+    match s {
+        "confirmed" => "已预约",
+        "waitlisted" => "候补",
+        "checked_in" => "已签到",
+        "cancelled" => "已取消",
+        "no_show" => "爽约",
+        _ => "其他",
+    }
+}
+
+/// The open day's own tools on its desk page: edit, call off, and each slot's visitors
+/// (masked).
+pub fn open_day_manage(d: &OpenDayView, visitors: &[Vec<VisitorView>], csrf: &str) -> Markup {
+    html! {
+        section.card aria-labelledby="h-manage" {
+            h2 #h-manage { "管理开放日" }
+            p {
+                a.button href=(format!("/console/open-days/{}/edit", d.id)) { "修改开放日与场次" }
+                " "
+                @if d.status != "cancelled" {
+                    form.inline #cancel-open-day method="post" action=(format!("/console/open-days/{}/cancel", d.id))
+                        onsubmit="return confirm('确定取消这个开放日吗？所有预约将被取消并通知居民。')" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { "取消开放日" }
+                    }
+                } @else {
+                    span.badge { "已取消" }
+                }
+            }
+        }
+        section.card aria-labelledby="h-visitors" {
+            h2 #h-visitors { "各场次预约名单（已脱敏）" }
+            @for (slot, list) in d.slots.iter().zip(visitors) {
+                h3 { (when(slot.starts_at)) " 至 " (when(slot.ends_at))
+                    span.badge { "已约 " (slot.capacity - slot.seats_left) " / 共 " (slot.capacity) } }
+                @if list.is_empty() { p.muted { "暂无预约。" } } @else {
+                    table.data.visitors data-slot=(slot.id) {
+                        thead { tr { th scope="col" { "姓名" } th scope="col" { "电话" } th scope="col" { "人数" }
+                            th scope="col" { "状态" } th scope="col" { "预约时间" } th scope="col" { "签到时间" } } }
+                        tbody {
+                            @for r in list {
+                                tr {
+                                    td { (r.visitor_name.as_deref().unwrap_or("—")) }
+                                    td { (r.phone.as_deref().unwrap_or("—")) }
+                                    td { (r.party_size) }
+                                    td { (booking_status(&r.status)) }
+                                    td { (when(r.created_at)) }
+                                    td { @if let Some(t) = r.checked_in_at { (when(t)) } @else { "—" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Calls a meeting off, after the browser asks for confirmation.
+pub fn meeting_cancel(meeting_id: uuid::Uuid, csrf: &str) -> Markup {
+    html! {
+        section.card aria-labelledby="h-cancel-meeting" {
+            h2 #h-cancel-meeting { "管理议事会" }
+            p { a.button href=(format!("/console/deliberations/{meeting_id}/edit")) { "修改议事会" } }
+            p.muted { "取消后，所有报名者会收到通知。" }
+            form #cancel-meeting method="post" action=(format!("/console/deliberations/{meeting_id}/cancel"))
+                onsubmit="return confirm('确定取消这场议事会吗？所有报名者会收到通知。')" {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "取消议事会" }
+            }
+        }
+    }
 }

@@ -8,5 +8,5 @@ mod repo;
 mod routes;
 pub mod service;
 
-pub use dto::{OpenDayStats, OpenDayView, ReservationView};
+pub use dto::{OpenDayStats, OpenDayView, ReservationView, VisitorView};
 pub use routes::{ApiDoc, configure, configure_me};

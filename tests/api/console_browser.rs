@@ -1,6 +1,6 @@
 //! The staff console in a real headless Chromium: a sub-district officer signs in, builds a
 //! questionnaire with a condition, publishes it, reads the charts once residents have answered,
-//! and runs the check-in desk at a meeting. The screenshots in docs/screenshots come from here.
+//! runs the check-in desk at a meeting and reviews experience-officer applications. The screenshots in docs/screenshots come from here.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -9,6 +9,7 @@ use crate::{
     browser::Browser,
     deliberation::{meeting_body, published_meeting, signed_up},
     helpers::{ADMIN_PASSWORD, ADMIN_USERNAME, STAFF_PASSWORD, TestApp, spawn_app},
+    officers_support::{apply_body, id_of, items},
     open_days_support::slot,
 };
 
@@ -358,4 +359,76 @@ async fn the_open_day_desk_counts_the_visitor_and_administrators_read_the_audit_
     );
     assert!(browser.text("#audit-log").await.contains("staff.created"));
     browser.screenshot_page("admin", 1280).await;
+}
+
+#[tokio::test]
+async fn staff_approve_one_officer_and_reject_another_with_a_reason() {
+    let app = spawn_app().await;
+    let staff = app.unit_officer_staff().await;
+    let campaign = app.campaign(&staff, 5).await;
+    let cid = id_of(&campaign);
+    let mut applicants = Vec::new();
+    for (openid, name, phone, community) in [
+        ("o-wang", "王秀兰", "13800002222", "月坛社区"),
+        ("o-zhao", "赵建国", "13900003333", "南礼士路社区"),
+    ] {
+        let who = app.login_resident(openid).await;
+        let mut body = apply_body();
+        body["real_name"] = json!(name);
+        body["phone"] = json!(phone);
+        body["community"] = json!(community);
+        let res = app.apply(&who, &cid, &body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let application = id_of(&res.json::<Value>().await.unwrap());
+        applicants.push((who, application));
+    }
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "yuetan-officers", STAFF_PASSWORD).await;
+    browser.wait_for_url(|u| u.ends_with("/console")).await;
+    browser.goto(&app.url("/console/officers")).await;
+    browser
+        .click(&format!("a[href=\"/console/officers/{cid}\"]"))
+        .await;
+    let queue = browser.text("#review-queue").await;
+    assert!(
+        queue.contains("王*") && queue.contains("138****2222"),
+        "{queue}"
+    );
+    assert!(!queue.contains("王秀兰") && !queue.contains("13800002222"));
+    browser.screenshot_page("officer-review", 1280).await;
+
+    let (wang, zhao) = (&applicants[0], &applicants[1]);
+    browser
+        .click(&format!(
+            "tr[data-application=\"{}\"] button.primary",
+            wang.1
+        ))
+        .await;
+    browser.find("#roster tbody tr").await;
+    browser
+        .type_into(&format!("#reason-{}", zhao.1), "不在本街道居住")
+        .await;
+    browser
+        .click(&format!(
+            "tr[data-application=\"{}\"] form + form button",
+            zhao.1
+        ))
+        .await;
+    browser.find("#decided tbody tr:nth-child(2)").await;
+    assert!(browser.find_all("#review-queue tbody tr").await.is_empty());
+    let roster = browser.text("#roster").await;
+    assert!(
+        roster.contains("王*") && roster.contains("在任"),
+        "{roster}"
+    );
+    assert!(!roster.contains("赵*"), "{roster}");
+    assert_eq!(browser.text("#r-approved").await, "1");
+    assert_eq!(browser.text("#r-rejected").await, "1");
+
+    let mine = app.my_applications(&zhao.0).await;
+    assert_eq!(items(&mine)[0]["status"], "rejected");
+    assert_eq!(items(&mine)[0]["reason"], "不在本街道居住");
+    let mine = app.my_applications(&wang.0).await;
+    assert_eq!(items(&mine)[0]["status"], "approved");
 }

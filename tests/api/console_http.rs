@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{STAFF_PASSWORD, TestApp, spawn_app};
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -14,7 +14,7 @@ fn client() -> reqwest::Client {
 }
 
 /// Signs in on the login form; answers the session cookie (`name=value`).
-async fn console_session(app: &TestApp, username: &str) -> String {
+pub async fn console_session(app: &TestApp, username: &str) -> String {
     let res = client()
         .post(app.url("/console/login"))
         .form(&[("username", username), ("password", STAFF_PASSWORD)])
@@ -29,7 +29,7 @@ async fn console_session(app: &TestApp, username: &str) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+pub async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     let res = client()
         .get(app.url(path))
         .header(header::COOKIE, cookie)
@@ -39,7 +39,7 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     (res.status(), res.text().await.unwrap())
 }
 
-fn csrf_in(html: &str) -> String {
+pub fn csrf_in(html: &str) -> String {
     let at = html
         .find("name=\"csrf\" value=\"")
         .expect("a form with a CSRF token")

@@ -13,6 +13,8 @@ mod cache;
 mod closed_loop;
 mod console_browser;
 mod console_http;
+mod console_manage;
+mod console_officers;
 mod content_check;
 mod deliberation;
 mod deliberation_concurrency;
