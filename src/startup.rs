@@ -53,6 +53,18 @@ impl Application {
             Cache::redis(&settings.redis_url, &settings.cache_prefix)
                 .context("invalid CANYU_REDIS_URL")?
         };
+        let revocations = db.clone();
+        if let Err(e) = cache
+            .set_mark_source(move || {
+                let db = revocations.clone();
+                Box::pin(async move { crate::auth::service::revocation_marks(&db).await })
+            })
+            .await
+        {
+            // Until it can be read, revocations are checked against the database per request
+            // (Redis) or known only from this process on (in-process cache).
+            tracing::warn!(error = %e, "revoked tokens not loaded at start");
+        }
         let rate_limits = RateLimits::new(&settings, &cache);
         let secret = match &settings.jwt_secret {
             Some(s) => s.clone(),
