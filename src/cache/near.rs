@@ -7,9 +7,10 @@
 //! drops its copy of an announced entry (pointers) or records the mark (marks).
 //!
 //! Copies are used only while this instance's subscription is live. Until it is (start-up)
-//! and whenever it breaks (Redis restarted, network), callers read Redis directly, as they
-//! would without this layer; on every (re)subscription the copies are dropped and the marks
-//! reloaded from Redis, so nothing announced during a gap is missed.
+//! and whenever it breaks (Redis restarted, network), callers read Redis directly for
+//! pointers and ask the marks' source of truth (the database) for marks; on every
+//! (re)subscription the copies are dropped and the marks reloaded from Redis and from that
+//! source, so nothing announced during a gap, nor anything Redis forgot, is missed.
 //!
 //! A read racing an announcement must not store what it read before the change: each
 //! announcement bumps a generation, and a read stores its result only if the generation did
