@@ -17,8 +17,7 @@ PORT="${BENCH_PORT:-18080}"
 PORT_B=$((PORT + 1))
 STORM_RESIDENTS="${BENCH_STORM_RESIDENTS:-5000}"
 STORM_SEATS=100
-# Database connections per instance (the service's default). More do not help submissions
-# while each one updates the survey's row (see bench/results): they only queue on its lock.
+# Database connections per instance (the service's default).
 POOL="${BENCH_POOL:-10}"
 PG_ADMIN="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
 DB_NAME=canyu_bench

@@ -6,7 +6,10 @@ Usage: storm.py HOST PORT PATH TOKENS_FILE BODY_FILE GO_FILE OUT_JSON READY_FILE
 Opens one keep-alive connection per token first (so the storm measures the service, not TCP
 set-up against a listen backlog), creates READY_FILE and waits until GO_FILE exists (so two of
 these processes, one per instance, fire together), then writes every request at once and times
-each from its write to the end of its answer. Writes {"statuses": {code: n}, "latencies_ms": [...]}.
+each from its write to the end of its answer. Each connection carries one request and closes
+(`Connection: close`): the service serves at most CANYU_MAX_CONNECTIONS at once and accepts the
+rest from its listen backlog as places free up, so a connection past the cap is answered late,
+not refused. Writes {"statuses": {code: n}, "latencies_ms": [...]}.
 Standard library only: asyncio streams and a minimal HTTP/1.1 reader.
 """
 import asyncio
@@ -65,7 +68,7 @@ async def main():
         request = (
             f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-            f"Idempotency-Key: storm-{i}\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"Idempotency-Key: storm-{i}\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode() + body
         await go.wait()
         t0 = time.perf_counter()

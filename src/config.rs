@@ -89,6 +89,11 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub shutdown_timeout_secs: u64,
     pub workers: usize,
+    /// Connections this instance serves at once (`0`: actix's default of 25,000 per worker).
+    /// More wait in the listen backlog, costing kernel memory rather than ours.
+    pub max_connections: usize,
+    /// Pending connections the kernel queues for us (capped by `net.core.somaxconn`).
+    pub listen_backlog: u32,
     /// Runs the background jobs on this instance (tests turn them off and tick by hand).
     pub jobs_enabled: bool,
     /// How often the outbox sender looks for notices to deliver.
@@ -142,6 +147,8 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,
             workers: 0,
+            max_connections: 512,
+            listen_backlog: 4096,
             jobs_enabled: true,
             outbox_interval_ms: 5_000,
             outbox_max_attempts: 5,

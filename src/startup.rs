@@ -53,6 +53,18 @@ impl Application {
             Cache::redis(&settings.redis_url, &settings.cache_prefix)
                 .context("invalid CANYU_REDIS_URL")?
         };
+        let revocations = db.clone();
+        if let Err(e) = cache
+            .set_mark_source(move || {
+                let db = revocations.clone();
+                Box::pin(async move { crate::auth::service::revocation_marks(&db).await })
+            })
+            .await
+        {
+            // Until it can be read, revocations are checked against the database per request
+            // (Redis) or known only from this process on (in-process cache).
+            tracing::warn!(error = %e, "revoked tokens not loaded at start");
+        }
         let rate_limits = RateLimits::new(&settings, &cache);
         let secret = match &settings.jwt_secret {
             Some(s) => s.clone(),
@@ -73,6 +85,11 @@ impl Application {
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
+        // std listens with a backlog of 128; in a burst, connections beyond
+        // `max_connections` wait here (kernel memory) instead of having their SYNs dropped.
+        socket2::SockRef::from(&listener)
+            .listen(i32::try_from(settings.listen_backlog).unwrap_or(i32::MAX))
+            .context("cannot set the listen backlog")?;
         let port = listener.local_addr()?.port();
         tracing::info!(
             port,
@@ -217,6 +234,15 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     .listen(listener)?;
     if settings.workers > 0 {
         server = server.workers(settings.workers);
+    }
+    if settings.max_connections > 0 {
+        // actix counts per worker; the setting is per instance.
+        let workers = if settings.workers > 0 {
+            settings.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        server = server.max_connections(settings.max_connections.div_ceil(workers).max(1));
     }
     Ok(server.run())
 }

@@ -11,6 +11,7 @@ mod m20261127_000005_surveys;
 mod m20261127_000010_deliberation;
 mod m20261127_000020_open_days;
 mod m20261127_000030_officers;
+mod m20261127_000040_revoked_tokens;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000020_open_days::Migration),
             Box::new(m20261127_000010_deliberation::Migration),
             Box::new(m20261127_000030_officers::Migration),
+            Box::new(m20261127_000040_revoked_tokens::Migration),
         ]
     }
 }

@@ -304,7 +304,10 @@ pub async fn delete_account(state: &AppState, who: &Identity) -> ApiResult<()> {
     crate::officers::service::erase_resident(&txn, who.id).await?;
     auth::service::revoke_all_sessions(&txn, who.id).await?;
     txn.commit().await?;
-    auth::service::revoke_access_token(state, who).await;
+    // The account is gone already; its token is refused by the account check regardless.
+    if let Err(e) = auth::service::revoke_access_token(state, who).await {
+        tracing::warn!(error = %e, "access token of a deleted account not revoked");
+    }
     tracing::info!(resident = %who.id, "resident deleted their account");
     Ok(())
 }

@@ -92,7 +92,13 @@ pub fn bearer_subject(req: &HttpRequest, tokens: &TokenKeys) -> Option<Uuid> {
 
 async fn identify(state: &AppState, token: &str) -> Result<Identity, ApiError> {
     let claims = state.tokens.verify(token)?;
-    if state.cache.is_marked(&revoked_key(claims.jti)).await {
+    let revoked = match state.cache.marked(&revoked_key(claims.jti)) {
+        Some(known) => known,
+        // The cache cannot tell (Redis down, or not yet subscribed): ask the database
+        // rather than let a revoked token through.
+        None => super::repo::is_revoked(&state.db, claims.jti).await?,
+    };
+    if revoked {
         return Err(ApiError::unauthorized(
             "token_revoked",
             "已退出登录，请重新登录",

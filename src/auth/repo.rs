@@ -1,11 +1,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
 
-use crate::entities::refresh_tokens::{self, Entity as RefreshTokens};
+use crate::entities::{
+    refresh_tokens::{self, Entity as RefreshTokens},
+    revoked_tokens::{self, Entity as RevokedTokens},
+};
 
 pub use crate::accounts::repo::find_staff;
 
@@ -87,4 +91,52 @@ pub async fn of_subject(
         .order_by_asc(refresh_tokens::Column::Id)
         .all(db)
         .await
+}
+
+/// Records a revoked access token; revoking it twice is not an error.
+pub async fn insert_revocation(
+    db: &impl ConnectionTrait,
+    jti: Uuid,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let row = revoked_tokens::ActiveModel {
+        jti: Set(jti),
+        expires_at: Set(expires_at),
+    };
+    RevokedTokens::insert(row)
+        .on_conflict(
+            OnConflict::column(revoked_tokens::Column::Jti)
+                .update_column(revoked_tokens::Column::ExpiresAt)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn is_revoked(db: &impl ConnectionTrait, jti: Uuid) -> Result<bool, DbErr> {
+    Ok(RevokedTokens::find_by_id(jti)
+        .filter(revoked_tokens::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Revocations not yet lapsed, for seeding the near cache.
+pub async fn live_revocations(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<revoked_tokens::Model>, DbErr> {
+    RevokedTokens::find()
+        .filter(revoked_tokens::Column::ExpiresAt.gt(Utc::now()))
+        .all(db)
+        .await
+}
+
+/// Drops revocations of tokens that have expired anyway.
+pub async fn purge_revocations(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    Ok(RevokedTokens::delete_many()
+        .filter(revoked_tokens::Column::ExpiresAt.lte(Utc::now()))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
@@ -264,14 +264,23 @@ pub async fn logout(
     {
         repo::revoke_family(&state.db, found.family_id).await?;
     }
-    revoke_access_token(state, who).await;
-    Ok(())
+    revoke_access_token(state, who).await
 }
 
-/// Refuses this access token from now until it would have expired anyway.
-pub async fn revoke_access_token(state: &AppState, who: &Identity) {
-    let remaining = (who.expires_at - Utc::now().timestamp()).max(1) + 60;
-    // A mark every instance holds in memory: checking it costs no round trip per request.
+/// Refuses this access token from now until it would have expired anyway. The database row
+/// is the truth (it outlives a Redis outage or restart); the cache mark is the fast path
+/// every instance checks in memory.
+pub async fn revoke_access_token(state: &AppState, who: &Identity) -> ApiResult<()> {
+    let expires_at = DateTime::<Utc>::from_timestamp(who.expires_at, 0)
+        .unwrap_or_else(Utc::now)
+        .max(Utc::now())
+        + chrono::Duration::seconds(60);
+    repo::insert_revocation(&state.db, who.jti, expires_at).await?;
+    // Lazy cleanup: rows of tokens that expired anyway go on the next logout.
+    if let Err(e) = repo::purge_revocations(&state.db).await {
+        tracing::warn!(error = %e, "lapsed revocations not purged");
+    }
+    let remaining = (expires_at - Utc::now()).num_seconds().max(1);
     state
         .cache
         .mark(
@@ -279,6 +288,24 @@ pub async fn revoke_access_token(state: &AppState, who: &Identity) {
             Duration::from_secs(u64::try_from(remaining).unwrap_or(60)),
         )
         .await;
+    Ok(())
+}
+
+/// The revocations still in force, as cache marks (key, lapse in unix millis): what the
+/// near cache is seeded with at start and on every reconnection to Redis.
+pub async fn revocation_marks(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<Vec<(String, u64)>, String> {
+    let rows = repo::live_revocations(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let until = u64::try_from(r.expires_at.timestamp_millis()).unwrap_or_default();
+            (revoked_key(r.jti), until)
+        })
+        .collect())
 }
 
 pub async fn revoke_all_sessions(db: &impl ConnectionTrait, subject: Uuid) -> ApiResult<()> {

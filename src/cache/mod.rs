@@ -18,6 +18,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use futures_util::future::BoxFuture;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use memory::MemoryStore;
@@ -244,12 +245,9 @@ impl Cache {
     }
 
     /// Marks `key` for `ttl` on every instance (a revoked token, say). On Redis the mark is
-    /// kept in one sorted set and announced; each instance answers `is_marked` from memory
-    /// while its bus is live.
+    /// kept in one sorted set and announced; each instance answers `marked` from memory
+    /// while its bus is live. The caller records the mark in its source of truth first.
     pub async fn mark(&self, key: &str, ttl: Duration) {
-        let Store::Redis(_) = self.store else {
-            return self.set(key, b"1".to_vec(), ttl).await;
-        };
         let key = self.key(key);
         let until = now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
         self.near.mark(key.clone(), until);
@@ -272,27 +270,49 @@ impl Cache {
         }
     }
 
-    /// Whether `key` was marked and the mark has not lapsed. Unknown (Redis unreachable and
-    /// the bus down) reads as unmarked, like any other cache miss.
-    pub async fn is_marked(&self, key: &str) -> bool {
-        if let Store::Memory(_) = self.store {
-            return self.get(key).await.is_some();
-        }
+    /// Whether `key` is marked, when this instance knows for sure: always with the
+    /// in-process store (one process, seeded by `set_mark_source`), on Redis while the bus
+    /// is live (its marks are reloaded from Redis and the source on every subscription).
+    /// `None` (Redis unreachable, bus down, or start-up) sends the caller to the source of
+    /// truth: unknown never reads as unmarked.
+    pub fn marked(&self, key: &str) -> Option<bool> {
         let key = self.key(key);
-        if let Some(marked) = self.near.is_marked(&key) {
-            count_lookup(marked);
-            return marked;
-        }
-        let found = match self.live_redis() {
-            Ok(Some(r)) => r.is_marked(&self.marks_key(), &key, now_ms()).await,
-            Ok(None) => Ok(false),
-            Err(e) => Err(e),
+        let known = match self.store {
+            Store::Memory(_) => Some(self.near.is_marked_here(&key)),
+            Store::Redis(_) if self.near.is_marked_here(&key) => Some(true),
+            Store::Redis(_) => self.near.is_marked(&key),
         };
-        found.unwrap_or_else(|e| {
-            self.degraded("is_marked", &e);
-            // This instance's own marks still count.
-            self.near.is_marked_here(&key)
-        })
+        if let Some(marked) = known {
+            count_lookup(marked);
+        }
+        known
+    }
+
+    /// Where marks are kept for good (the database): loaded now, and on Redis again on every
+    /// (re)subscription of the bus. `load` returns unprefixed keys and when each mark lapses
+    /// (unix millis).
+    pub async fn set_mark_source<F>(&self, load: F) -> Result<(), CacheError>
+    where
+        F: Fn() -> BoxFuture<'static, Result<Vec<(String, u64)>, String>> + Send + Sync + 'static,
+    {
+        let prefix = self.prefix.clone();
+        let load = Arc::new(load);
+        let source: near::MarkSource = Arc::new(move || {
+            let load = load.clone();
+            let prefix = prefix.clone();
+            Box::pin(async move {
+                Ok(load()
+                    .await?
+                    .into_iter()
+                    .map(|(key, until)| (format!("{prefix}{key}"), until))
+                    .collect())
+            })
+        });
+        self.near.set_source(source.clone());
+        for (key, until) in source().await.map_err(CacheError)? {
+            self.near.mark(key, until);
+        }
+        Ok(())
     }
 
     pub async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {

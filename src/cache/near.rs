@@ -7,9 +7,10 @@
 //! drops its copy of an announced entry (pointers) or records the mark (marks).
 //!
 //! Copies are used only while this instance's subscription is live. Until it is (start-up)
-//! and whenever it breaks (Redis restarted, network), callers read Redis directly, as they
-//! would without this layer; on every (re)subscription the copies are dropped and the marks
-//! reloaded from Redis, so nothing announced during a gap is missed.
+//! and whenever it breaks (Redis restarted, network), callers read Redis directly for
+//! pointers and ask the marks' source of truth (the database) for marks; on every
+//! (re)subscription the copies are dropped and the marks reloaded from Redis and from that
+//! source, so nothing announced during a gap, nor anything Redis forgot, is missed.
 //!
 //! A read racing an announcement must not store what it read before the change: each
 //! announcement bumps a generation, and a read stores its result only if the generation did
@@ -24,7 +25,7 @@ use std::{
     time::Duration,
 };
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, future::BoxFuture};
 use moka::future::Cache as Moka;
 
 use super::{RedisStore, now_ms};
@@ -35,8 +36,15 @@ pub const NEAR_TTL: Duration = Duration::from_secs(1);
 const INVALIDATE: &str = "i";
 const MARK: &str = "m";
 
+/// Where marks live besides Redis (the database), keys already prefixed: loaded on every
+/// (re)subscription, so a mark Redis forgot (restarted empty) or never received (made during
+/// an outage) is not lost.
+pub type MarkSource =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<Vec<(String, u64)>, String>> + Send + Sync>;
+
 pub struct Near {
     live: AtomicBool,
+    source: RwLock<Option<MarkSource>>,
     generation: AtomicU64,
     entries: Moka<String, Option<Arc<[u8]>>>,
     /// Marked keys (full, prefixed) and when each mark lapses (unix millis).
@@ -47,6 +55,7 @@ impl Near {
     pub fn new() -> Self {
         Self {
             live: AtomicBool::new(false),
+            source: RwLock::new(None),
             generation: AtomicU64::new(0),
             entries: Moka::builder()
                 .max_capacity(10_000)
@@ -103,8 +112,23 @@ impl Near {
     /// Records a mark at once (this instance made it, or heard of it).
     pub fn mark(&self, key: String, until_ms: u64) {
         if let Ok(mut marks) = self.marks.write() {
+            // Without a bus (in-process store) nothing else prunes the lapsed marks.
+            if marks.len() % 1024 == 1023 {
+                let now = now_ms();
+                marks.retain(|_, until| *until > now);
+            }
             marks.insert(key, until_ms);
         }
+    }
+
+    pub fn set_source(&self, source: MarkSource) {
+        if let Ok(mut slot) = self.source.write() {
+            *slot = Some(source);
+        }
+    }
+
+    fn source(&self) -> Option<MarkSource> {
+        self.source.read().ok().and_then(|s| s.clone())
     }
 
     async fn drop_copy(&self, key: &str) {
@@ -208,10 +232,14 @@ async fn listen(
     let mut pubsub = redis.pubsub().await?;
     pubsub.subscribe(channel).await?;
     // Subscribed first, then the snapshot: a mark made in between arrives by both ways.
-    let marks = redis.marks(marks_key, now_ms()).await?;
+    let mut marks = redis.marks(marks_key, now_ms()).await?;
     let Some(n) = near.upgrade() else {
         return Ok(Gone);
     };
+    // Redis may have been restarted empty: not live until the source of truth is read too.
+    if let Some(source) = n.source() {
+        marks.extend(source().await.map_err(super::CacheError)?);
+    }
     n.replace_marks(marks);
     n.set_live(true).await;
     tracing::info!("cache bus subscribed; near copies on");

@@ -130,19 +130,6 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Whether `member` is marked beyond `now_ms`.
-    pub async fn is_marked(
-        &self,
-        set: &str,
-        member: &str,
-        now_ms: u64,
-    ) -> Result<bool, CacheError> {
-        let mut c = self.conn.clone();
-        let until: Option<f64> = c.zscore(set, member).await?;
-        #[allow(clippy::cast_precision_loss)]
-        Ok(until.is_some_and(|u| u > now_ms as f64))
-    }
-
     /// Every mark that lapses after `now_ms`, with when it lapses.
     pub async fn marks(&self, set: &str, now_ms: u64) -> Result<Vec<(String, u64)>, CacheError> {
         let mut c = self.conn.clone();

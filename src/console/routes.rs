@@ -106,7 +106,7 @@ pub async fn logout(
     form: web::Form<CsrfForm>,
 ) -> ConsoleResult<HttpResponse> {
     who.check_csrf(form.csrf.as_deref())?;
-    auth_service::revoke_access_token(&state, &who.identity).await;
+    auth_service::revoke_access_token(&state, &who.identity).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/console/login"))
         .insert_header((header::SET_COOKIE, session::clear_cookie()))

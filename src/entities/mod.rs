@@ -23,6 +23,7 @@ pub mod outcomes;
 pub mod refresh_tokens;
 pub mod reservations;
 pub mod residents;
+pub mod revoked_tokens;
 pub mod staff;
 pub mod subscription_grants;
 pub mod survey_answer_items;

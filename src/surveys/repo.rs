@@ -1,7 +1,10 @@
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -185,7 +188,56 @@ pub async fn answered(
         .collect())
 }
 
-/// Takes one place under the response cap; `false` when the survey is full.
+/// Responses stored for a survey, counted through `uq_survey_responses_respondent` (its
+/// leading column is the survey). The source of truth for staff views and the "has answers"
+/// rules: `surveys.response_count` is kept only for capped surveys.
+pub async fn count_responses(db: &impl ConnectionTrait, survey_id: Uuid) -> Result<i32, DbErr> {
+    let n = Responses::find()
+        .filter(survey_responses::Column::SurveyId.eq(survey_id))
+        .count(db)
+        .await?;
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// [`count_responses`] for a page of surveys, in one grouped query.
+pub async fn count_responses_of(
+    db: &impl ConnectionTrait,
+    survey_ids: &[Uuid],
+) -> Result<HashMap<Uuid, i32>, DbErr> {
+    if survey_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, i64)> = Responses::find()
+        .select_only()
+        .column(survey_responses::Column::SurveyId)
+        .column_as(survey_responses::Column::Id.count(), "n")
+        .filter(survey_responses::Column::SurveyId.is_in(survey_ids.to_vec()))
+        .group_by(survey_responses::Column::SurveyId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, i32::try_from(n).unwrap_or(i32::MAX)))
+        .collect())
+}
+
+/// Locks the survey's row against new submissions' foreign-key checks (PostgreSQL's
+/// `FOR UPDATE` conflicts with their `FOR KEY SHARE`), so a count taken next in the same
+/// transaction includes every submission that was in flight. SQLite serialises writers anyway.
+pub async fn lock_for_recount(db: &impl ConnectionTrait, survey_id: Uuid) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        Surveys::find_by_id(survey_id)
+            .lock_exclusive()
+            .one(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Takes one place under the response cap; `false` when the survey is full. Only capped
+/// surveys call this: the row's lock is held until the commit's WAL flush, which would
+/// serialise every submission to an uncapped survey for nothing.
 pub async fn take_response_slot(db: &impl ConnectionTrait, survey_id: Uuid) -> Result<bool, DbErr> {
     let res = Surveys::update_many()
         .col_expr(

@@ -129,6 +129,7 @@ fn parse_draft(m: &surveys::Model) -> ApiResult<SurveyBody> {
 
 async fn staff_view(state: &AppState, m: surveys::Model) -> ApiResult<StaffSurveyView> {
     let draft = parse_draft(&m)?;
+    let response_count = repo::count_responses(&state.db, m.id).await?;
     let has_unpublished_changes = match m.current_version {
         None => true,
         Some(v) => {
@@ -145,7 +146,7 @@ async fn staff_view(state: &AppState, m: surveys::Model) -> ApiResult<StaffSurve
         status: SurveyStatus::parse(&m.status),
         org_unit: unit_code(state, m.org_unit_id).await?,
         current_version: m.current_version,
-        response_count: m.response_count,
+        response_count,
         draft,
         has_unpublished_changes,
         created_at: m.created_at,
@@ -249,7 +250,7 @@ pub async fn update(
         ));
     }
     let unit = check_settings(state, staff, &body).await?;
-    if m.response_count > 0 && m.anonymous != body.anonymous {
+    if m.anonymous != body.anonymous && repo::count_responses(&state.db, id).await? > 0 {
         return Err(ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             "anonymity_fixed",
@@ -270,7 +271,7 @@ pub async fn update(
 
 pub async fn delete(state: &AppState, staff: &CurrentStaff, id: Uuid) -> ApiResult<()> {
     let m = owned(state, staff, id).await?;
-    if m.response_count > 0 {
+    if repo::count_responses(&state.db, id).await? > 0 {
         return Err(ApiError::conflict(
             "survey_has_responses",
             "问卷已有人作答，不能删除；可以结束问卷",
@@ -373,6 +374,12 @@ pub async fn publish(
     active.max_responses = Set(published
         .max_responses
         .map(|n| i32::try_from(n).unwrap_or(i32::MAX)));
+    if published.max_responses.is_some() {
+        // Submissions to an uncapped version left the stored count behind: recount before
+        // the cap starts to rely on it.
+        repo::lock_for_recount(&txn, id).await?;
+        active.response_count = Set(repo::count_responses(&txn, id).await?);
+    }
     active.anonymous = Set(published.anonymous);
     active.keep_informed = Set(published.keep_informed);
     active.published_at = Set(Some(now));
@@ -465,12 +472,14 @@ pub async fn list_for_staff(
             .map(|(id, _)| *id)
     };
     let rows = repo::list_for_staff(&state.db, unit, page.after, page.limit + 1).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let counts = repo::count_responses_of(&state.db, &ids).await?;
     Ok(Page::from_rows(
         rows,
         page,
         |m| m.id,
         |m| {
-            let count = m.response_count;
+            let count = counts.get(&m.id).copied().unwrap_or(0);
             let code = codes.get(&m.org_unit_id).cloned().unwrap_or_default();
             SurveySummary {
                 response_count: Some(count),
@@ -649,10 +658,11 @@ pub async fn submit(
     )
     .await?;
     repo::insert_items(&txn, items_of(id, response_id, &answers)).await?;
-    // Last before the commit: the count lives on the survey's row, which every submission
-    // to this survey updates, so its lock is held only for this statement and the commit
-    // instead of for the whole transaction. A full survey rolls the inserts back.
-    if !repo::take_response_slot(&txn, id).await? {
+    // Only a capped survey counts on its row (an uncapped one is counted from its responses
+    // when staff look): every submission to it queues on that row's lock until its commit
+    // has flushed. Last before the commit, so the lock is held only for this statement and
+    // the commit. A full survey rolls the inserts back.
+    if survey.max_responses.is_some() && !repo::take_response_slot(&txn, id).await? {
         return Err(ApiError::conflict(
             "survey_full",
             "问卷回收数量已满，感谢参与",

@@ -511,3 +511,77 @@ async fn a_notice_answered_with_garbage_is_retried_later_and_then_delivered() {
     assert_eq!(row.delivery_state, "sent");
     assert_eq!(row.attempts, 2);
 }
+
+/// `GET /api/v1/me` on one instance: the status, and the problem's code when refused.
+async fn me_on(base: &str, token: &str) -> (StatusCode, String) {
+    let res = reqwest::Client::new()
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+fn refused() -> (StatusCode, String) {
+    (StatusCode::UNAUTHORIZED, "token_revoked".to_owned())
+}
+
+#[tokio::test]
+async fn logouts_hold_through_a_redis_outage_and_a_redis_restarted_empty() {
+    let mut redis = OwnRedis::start_on(free_port()).await;
+    let url = redis.url();
+    let app = spawn_app_with(|s| s.redis_url = url).await;
+    let a = app.address.clone();
+    let (_, b) = app.another_instance_serving().await;
+    let early = app.login_resident("o-early-leaver").await;
+    let during = app.login_resident("o-leaves-in-the-outage").await;
+    let stays = app.login_resident("o-stays").await;
+
+    let res = app
+        .post("/api/v1/auth/logout", Some(&early.access_token), &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for base in [&a, &b] {
+        assert_eq!(me_on(base, &early.access_token).await, refused());
+    }
+
+    redis.kill();
+    assert_eq!(readiness(&app).await["cache"], "degraded");
+    // Logged out while Redis is down: the other instance cannot hear of it over the bus, and
+    // must not read "unknown" as "not revoked".
+    let res = app
+        .post(
+            "/api/v1/auth/logout",
+            Some(&during.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for base in [&a, &b] {
+        assert_eq!(me_on(base, &during.access_token).await, refused());
+        assert_eq!(me_on(base, &early.access_token).await, refused());
+        assert_eq!(me_on(base, &stays.access_token).await.0, StatusCode::OK);
+    }
+
+    // Back empty on the same port: every revocation made before is still in force, on the
+    // instances that lived through it and on one started afterwards.
+    let port = redis.port;
+    let redis = OwnRedis::start_on(port).await;
+    assert!(redis.keys().await.unwrap().is_empty());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while readiness(&app).await["cache"] != "ok" {
+        assert!(Instant::now() < deadline, "cache never came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, c) = app.another_instance_serving().await;
+    // Give the buses time to resubscribe, so the near copies (not the database) answer.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for base in [&a, &b, &c] {
+        assert_eq!(me_on(base, &early.access_token).await, refused(), "{base}");
+        assert_eq!(me_on(base, &during.access_token).await, refused(), "{base}");
+        assert_eq!(me_on(base, &stays.access_token).await.0, StatusCode::OK);
+    }
+}

@@ -120,3 +120,36 @@ async fn the_api_documentation_is_served_offline() {
     let res = app.get("/docs/swagger-ui-bundle.js", None).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_in_the_backlog_instead_of_being_refused() {
+    // Two workers, so one connection each.
+    let app = crate::helpers::spawn_app_with(|s| s.max_connections = 2).await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    // Two idle connections take both places until the server drops them for sending nothing.
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let res = fresh.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "the request waited for a place: {:?}",
+        started.elapsed()
+    );
+    // Twenty more at once, each on its own connection: all answered, none refused.
+    let all =
+        futures_util::future::join_all((0..20).map(|_| fresh.get(app.url("/healthz")).send()))
+            .await;
+    for res in all {
+        assert_eq!(res.unwrap().status(), StatusCode::OK);
+    }
+    drop(idle);
+}

@@ -546,6 +546,74 @@ async fn a_cap_of_ten_holds_against_fifty_residents_at_once() {
 }
 
 #[tokio::test]
+async fn a_cap_added_by_a_new_version_counts_the_answers_already_given() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let body = questionnaire("shichahai");
+    let id = app.published_survey(&staff, &body).await;
+    // Uncapped: answers are counted from the responses, not on the survey's row.
+    for i in 0..3 {
+        let r = app.resident_of(&format!("o-early-{i}"), "shichahai").await;
+        let res = app.answer(&r, &id, 1, json!({ "satisfied": "yes" })).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let list: Value = app
+        .get("/api/v1/surveys?scope=mine", Some(&staff.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let row = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(row["response_count"], 3, "{list}");
+
+    // Version 2 caps at four: one more place, not four.
+    let mut v2 = body.clone();
+    v2["max_responses"] = json!(4);
+    let res = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/surveys/{id}"),
+            Some(&staff.access_token),
+            Some(&v2),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .post(
+            &format!("/api/v1/surveys/{id}/publish"),
+            Some(&staff.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let fourth = app.resident_of("o-fourth", "shichahai").await;
+    let res = app
+        .answer(&fourth, &id, 2, json!({ "satisfied": "yes" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let fifth = app.resident_of("o-fifth", "shichahai").await;
+    assert_problem(
+        app.answer(&fifth, &id, 2, json!({ "satisfied": "yes" }))
+            .await,
+        StatusCode::CONFLICT,
+        "survey_full",
+    )
+    .await;
+    let view: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&staff.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["response_count"], 4);
+}
+
+#[tokio::test]
 async fn anonymous_answers_carry_no_link_to_the_resident() {
     let app = spawn_app().await;
     let staff = app.staff_of("shi.gong", "shichahai").await;
