@@ -90,11 +90,7 @@ async fn create_resident(
 }
 
 async fn unit_codes(db: &impl ConnectionTrait) -> ApiResult<HashMap<Uuid, String>> {
-    Ok(org_units::repo::list(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.code))
-        .collect())
+    Ok(org_units::service::codes_by_id(db).await?)
 }
 
 async fn unit_code(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<String> {

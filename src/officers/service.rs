@@ -316,11 +316,7 @@ pub async fn list(
         }
         None => repo::list_open_campaigns(db, now, page.after, page.limit + 1).await?,
     };
-    let codes: HashMap<Uuid, String> = org_units::repo::list(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.code))
-        .collect();
+    let codes = org_units::service::codes_by_id(db).await?;
     Ok(Page::from_rows(
         rows,
         page,

@@ -498,11 +498,7 @@ async fn page_of_events(
 ) -> ApiResult<Page<OpenDayView>> {
     let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
     let slots = repo::slots_of_many(db, &ids).await?;
-    let codes: HashMap<Uuid, String> = org_units::repo::list(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.code))
-        .collect();
+    let codes = org_units::service::codes_by_id(db).await?;
     Ok(Page::from_rows(
         rows,
         page,

@@ -8,6 +8,17 @@ use crate::{
     error::{ApiError, ApiResult, is_unique_violation},
 };
 
+/// Every org unit's code by id, for lists that store the id and show the code.
+pub async fn codes_by_id(
+    db: &impl ConnectionTrait,
+) -> Result<std::collections::HashMap<uuid::Uuid, String>, sea_orm::DbErr> {
+    Ok(repo::list(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.code))
+        .collect())
+}
+
 pub async fn list(db: &impl ConnectionTrait) -> ApiResult<Vec<OrgUnitView>> {
     Ok(repo::list(db).await?.into_iter().map(Into::into).collect())
 }

@@ -450,11 +450,7 @@ fn summary(m: surveys::Model, org_unit: String) -> SurveySummary {
 }
 
 async fn unit_codes(state: &AppState) -> ApiResult<HashMap<Uuid, String>> {
-    Ok(units::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.code))
-        .collect())
+    Ok(crate::org_units::service::codes_by_id(&state.db).await?)
 }
 
 pub async fn list_for_staff(
