@@ -108,6 +108,9 @@ impl Application {
             tokens: Arc::new(tokens),
             data_key,
             hot_surveys: Arc::default(),
+            open_day_guard: Arc::new(open_days::guard::StormGuard::new(
+                usize::try_from(settings.database_max_connections).unwrap_or(1),
+            )),
             settings: Arc::new(settings),
         };
         notifications::check_templates(&state.settings);
@@ -184,10 +187,12 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 
 /// Every route of the service, for the server and for tests alike.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // actix tries routes in this order, matching a regex for every route with a `{param}`
+    // on the way: the residents' hottest reads (questionnaires) come first.
     health::configure(cfg);
+    surveys::configure(cfg);
     auth::configure(cfg);
     notifications::configure(cfg);
-    surveys::configure(cfg);
     open_days::configure_me(cfg);
     deliberation::configure_me(cfg);
     officers::configure_me(cfg);
@@ -217,9 +222,11 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     idempotency::spawn_purge(data.db.clone());
     let mut server = HttpServer::new(move || {
         // The last `wrap` runs first: request context (ids, problem bodies) around
-        // everything, idempotency inside it so its own answers carry the request id.
+        // everything, idempotency inside it so its own answers carry the request id, and the
+        // open-day storm guard before idempotency so its refusals claim no key.
         App::new()
             .wrap(from_fn(idempotency::idempotency))
+            .wrap(from_fn(open_days::guard::storm_guard))
             .wrap(from_fn(telemetry::request_context))
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(limit))

@@ -19,5 +19,6 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub data_key: DataKey,
     pub hot_surveys: Arc<crate::surveys::hot::HotSurveys>,
+    pub open_day_guard: Arc<crate::open_days::guard::StormGuard>,
     pub settings: Arc<Settings>,
 }

@@ -90,6 +90,15 @@ pub fn bearer_subject(req: &HttpRequest, tokens: &TokenKeys) -> Option<Uuid> {
     tokens.verify(&token).ok().map(|claims| claims.sub)
 }
 
+/// The resident behind a valid bearer token this instance knows is not revoked, or `None`
+/// (no token, staff, revoked, or revocation unknown just now). For middleware that may
+/// answer a resident early; everyone else goes on to the handler's own extractor.
+pub fn resident_of_bearer(req: &HttpRequest, state: &AppState) -> Option<Uuid> {
+    let claims = state.tokens.verify(&bearer(req).ok()?).ok()?;
+    let not_revoked = state.cache.marked(&revoked_key(claims.jti)) == Some(false);
+    (claims.role == Role::Resident && not_revoked).then_some(claims.sub)
+}
+
 async fn identify(state: &AppState, token: &str) -> Result<Identity, ApiError> {
     let claims = state.tokens.verify(token)?;
     let revoked = match state.cache.marked(&revoked_key(claims.jti)) {

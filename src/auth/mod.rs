@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 pub use dto::{TokenResponse, UserView};
 pub use extractors::{
     CurrentResident, CurrentStaff, Identity, RequireAdmin, bearer_subject, identity_from_token,
-    staff_of_identity,
+    resident_of_bearer, staff_of_identity,
 };
 pub use routes::{ApiDoc, configure};
 

@@ -4,9 +4,11 @@
 pub mod domain;
 mod dto;
 mod export;
+pub mod guard;
 mod repo;
 mod routes;
 pub mod service;
+mod tickets;
 
 pub use dto::{OpenDayStats, OpenDayView, ReservationView, VisitorView};
 pub use routes::{ApiDoc, configure, configure_me};

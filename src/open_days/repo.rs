@@ -255,6 +255,21 @@ pub async fn active_of_resident(
         .await
 }
 
+/// Residents holding an active (confirmed or waitlisted) reservation on an open day.
+pub async fn active_residents(
+    db: &impl ConnectionTrait,
+    open_day_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    Reservations::find()
+        .select_only()
+        .column(reservations::Column::ActiveResidentId)
+        .filter(reservations::Column::OpenDayId.eq(open_day_id))
+        .filter(reservations::Column::ActiveResidentId.is_not_null())
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await
+}
+
 /// Moves a reservation from `from` to `to`, setting the matching timestamp; false when it
 /// was not in `from` any more (a concurrent cancel or check-in won).
 pub async fn set_status(

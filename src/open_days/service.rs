@@ -159,8 +159,34 @@ async fn full_view(db: &impl ConnectionTrait, e: open_days::Model) -> ApiResult<
     Ok(event_view(e, code, &slots))
 }
 
+/// Seats were freed or the event changed.
 async fn forget(state: &AppState, id: Uuid) {
+    state.open_day_guard.forget(id).await;
+    super::guard::drop_tickets(&state.cache, id).await;
     state.cache.delete(&view_key(id)).await;
+}
+
+/// Tells the storm guard that `slot` is short of seats, so that attempts waiting behind
+/// this one are refused without a transaction. Once per slot and second: the holders are
+/// read after the slot was found short, so everyone who took one of its seats is among them.
+async fn found_full(
+    state: &AppState,
+    event: &open_days::Model,
+    slot: &open_day_slots::Model,
+) -> ApiResult<()> {
+    let guard = &state.open_day_guard;
+    if guard.knows(event.id, slot.id).await {
+        return Ok(());
+    }
+    let holders = repo::active_residents(&state.db, event.id).await?;
+    let found = super::guard::Found {
+        slot: slot.id,
+        free: slot.capacity - slot.taken,
+        max_party: event.max_party_size,
+        holders: holders.into_iter().collect(),
+    };
+    guard.record(event.id, found).await;
+    Ok(())
 }
 
 /// Staff create an open day (a draft until published).
@@ -653,6 +679,7 @@ pub async fn reserve(
     // except one racing a cancellation, which it equally could have lost. In a release-minute
     // storm nearly every attempt ends here, off the slot's row lock.
     if !req.waitlist && i64::from(slot.taken) + i64::from(party) > i64::from(slot.capacity) {
+        found_full(state, &event, &slot).await?;
         return Err(
             match repo::active_of_resident(db, event.id, resident_id).await? {
                 Some(_) => already(),
@@ -661,18 +688,20 @@ pub async fn reserve(
         );
     }
     let txn = db.begin().await?;
+    crate::db::commit_without_flush(&txn).await?;
     if repo::active_of_resident(&txn, event.id, resident_id)
         .await?
         .is_some()
     {
         return Err(already());
     }
-    let status = if repo::take_seats(&txn, slot.id, party).await? {
+    // A seat is taken last, just before the commit: the slot's row stays locked from that
+    // UPDATE until the commit, and in a release minute every booking of the slot queues on
+    // that lock. Only a waitlist request needs the answer first (it decides its status).
+    let status = if !req.waitlist || repo::take_seats(&txn, slot.id, party).await? {
         St::Confirmed
-    } else if req.waitlist {
-        St::Waitlisted
     } else {
-        return Err(full());
+        St::Waitlisted
     };
     let mut code = new_verification_code();
     for _ in 0..5 {
@@ -724,8 +753,19 @@ pub async fn reserve(
         )
         .await?;
     }
+    if !req.waitlist && !repo::take_seats(&txn, slot.id, party).await? {
+        txn.rollback().await?;
+        // Someone took the last seats since the slot was read: read it again for the count.
+        if let Some(now_taken) = repo::find_slot(db, slot.id).await? {
+            found_full(state, &event, &now_taken).await?;
+        }
+        return Err(full());
+    }
     txn.commit().await?;
-    forget(state, event.id).await;
+    crate::db::wait_durable(db).await?;
+    // Only the readers' view changed: what the storm guard knows and the seat tickets
+    // already count this seat.
+    state.cache.delete(&view_key(event.id)).await;
     let signer = qr_signer(&state.data_key)?;
     Ok(reservation_view(r, &event, &slot, &state.data_key, &signer))
 }

@@ -409,3 +409,105 @@ async fn mixed_parties_at_once_never_take_more_seats_than_there_are() {
     // only happens with at most one seat free: no seat is lost either.
     assert!(taken >= 19, "{taken}");
 }
+
+/// A release-minute refusal is answered before the Idempotency-Key is claimed (the service
+/// remembers the full slot for a moment, so the thousands refused cost no transaction): a
+/// refused resident who taps again with the same key after a seat is freed gets the seat,
+/// while a resident who holds one still gets her own answer replayed, not "full".
+#[tokio::test]
+async fn a_refusal_for_a_full_slot_claims_no_key_and_never_hides_a_holders_booking() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    let event = app.open_day(&staff, vec![slot(180, 60, 1)]).await;
+    let body = reserve_body(&slot_id(&event, 0), 1);
+    let path = format!("/api/v1/open-days/{}/reservations", id_of(&event));
+    let send = |who: &crate::helpers::Session, key: &'static str| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(&who.access_token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let holder = app.login_resident("o-holder").await;
+    let first = send(&holder, "holder-1").await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+
+    // The first refusal finds the slot full in the database; the next ones are told at once.
+    let early = app.login_resident("o-early").await;
+    let late = app.login_resident("o-late").await;
+    let res = send(&early, "early-1").await.unwrap();
+    assert_problem(res, StatusCode::CONFLICT, "slot_full").await;
+    let res = send(&late, "late-1").await.unwrap();
+    assert!(res.headers().get("idempotent-replayed").is_none());
+    assert_problem(res, StatusCode::CONFLICT, "slot_full").await;
+
+    // The holder's flaky-network retry replays her booking; a new tap says she has one.
+    let again = send(&holder, "holder-1").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    let res = send(&holder, "holder-2").await.unwrap();
+    assert_problem(res, StatusCode::CONFLICT, "already_reserved").await;
+
+    // A malformed attempt still hears what is wrong with it, not that the slot is full.
+    let res = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&late.access_token)
+        .json(
+            &json!({"slot_id": slot_id(&event, 0), "party_size": 1, "visitor_name": "李四",
+            "phone": "12345", "consent": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await.unwrap();
+    assert!(fields(&problem).contains(&"phone".to_owned()), "{problem}");
+
+    // The holder cancels: the seat is free at once, and the resident refused a moment ago
+    // taps again with the same key and gets it.
+    let res = app.cancel_reservation(&holder, &id_of(&first)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = send(&late, "late-1").await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 1);
+    let res = send(&early, "early-2").await.unwrap();
+    assert_problem(res, StatusCode::CONFLICT, "slot_full").await;
+}
+
+/// With Redis, seats are handed out as tickets before the database is asked; an attempt
+/// that holds one but does not end in a booking hands it back, so no seat is lost to it.
+#[tokio::test]
+async fn an_attempt_refused_after_taking_a_seat_ticket_leaves_the_seat_to_the_next_resident() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    let event = app.open_day(&staff, vec![slot(180, 60, 1)]).await;
+    let path = format!("/api/v1/open-days/{}/reservations", id_of(&event));
+    let b = app.login_resident("o-b").await;
+    let send = |body: Value| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(&b.access_token)
+            .header("Idempotency-Key", "b-key")
+            .json(&body)
+            .send()
+    };
+    let res = send(reserve_body(&slot_id(&event, 0), 0)).await.unwrap();
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    // The same key for a different request: refused after the ticket was taken.
+    let res = send(reserve_body(&slot_id(&event, 0), 1)).await.unwrap();
+    assert_problem(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 0);
+
+    let c = app.login_resident("o-c").await;
+    app.booked(&c, &event, 0, 1).await;
+    assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 1);
+}

@@ -1,0 +1,440 @@
+//! The release minute: an open day's slots are published at 9:00 and thousands of residents
+//! press 预约 at once, while a slot holds a hundred. Every attempt that reaches the booking
+//! transaction first claims its Idempotency-Key and reads the event, the slot and the
+//! resident's history; the few hundred that win are worth that, the thousands refused are not.
+//!
+//! So, per instance and in memory only: attempts on one open day go to the database a few at a
+//! time (as many as the pool has connections; more would only queue there), and once one of
+//! them has found a slot full, the others waiting are refused at once with the same
+//! `slot_full` the transaction would give, before any claim or query. The seats themselves are
+//! still taken only by the conditional UPDATE in the transaction: this knowledge can only
+//! refuse, never admit.
+//!
+//! With Redis, seats are also handed out as tickets ahead of the database, one counter per
+//! slot shared by every instance (`tickets`): an attempt without a ticket is refused the
+//! moment it arrives instead of waiting for the winners' commits, and an attempt with one
+//! still has to take its seat in the database, which stays the only judge of a booking.
+//! A ticket whose attempt does not end in a booking is handed back.
+//!
+//! What is known lapses after a second and is dropped here as soon as this instance frees a
+//! seat or changes the event, so a seat freed through another instance is bookable here
+//! again within a second. Residents who hold a reservation on the event are never refused
+//! here: their retry must replay their first answer (or say `already_reserved`), not claim
+//! the slot is full.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use actix_web::{
+    Error, HttpMessage,
+    body::{BoxBody, MessageBody},
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    http::Method,
+    middleware::Next,
+    web::{self, Bytes, BytesMut},
+};
+use futures_util::StreamExt;
+use moka::future::Cache as Moka;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::{domain::Visitor, dto::ReserveRequest, repo, tickets};
+use crate::{auth::resident_of_bearer, error::ApiError, state::AppState};
+
+/// How long a full slot is taken as full without asking the database again.
+const KNOWN_FOR: Duration = Duration::from_secs(1);
+
+/// Events with more residents holding reservations are not remembered (their attempts go
+/// to the database as before): the set would cost more memory than the storm saves.
+const MAX_HOLDERS: usize = 50_000;
+
+/// What a booking attempt found in the database: `slot` had only `free` seats; `holders`
+/// were read after that.
+pub struct Found {
+    pub slot: Uuid,
+    pub free: i32,
+    pub max_party: i32,
+    pub holders: HashSet<Uuid>,
+}
+
+pub struct StormGuard {
+    concurrency: usize,
+    events: Moka<Uuid, Arc<EventGate>>,
+}
+
+struct EventGate {
+    to_database: Semaphore,
+    known: Mutex<Option<Known>>,
+    /// One seeding of the tickets at a time from this instance.
+    seeding: tokio::sync::Mutex<()>,
+}
+
+/// What one attempt found, as of `at`.
+struct Known {
+    at: Instant,
+    /// Free seats of each slot found short of seats.
+    free: HashMap<Uuid, i32>,
+    /// Larger parties are refused for their size by the handler, not here.
+    max_party: i32,
+    /// Residents holding an active reservation on the event.
+    holders: HashSet<Uuid>,
+}
+
+impl StormGuard {
+    /// `concurrency`: attempts per open day let through to the database at once.
+    pub fn new(concurrency: usize) -> Self {
+        Self {
+            concurrency: concurrency.max(1),
+            events: Moka::builder()
+                .max_capacity(10_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
+        }
+    }
+
+    async fn gate(&self, open_day: Uuid) -> Arc<EventGate> {
+        let permits = self.concurrency;
+        self.events
+            .get_with(open_day, async move {
+                Arc::new(EventGate {
+                    to_database: Semaphore::new(permits),
+                    known: Mutex::new(None),
+                    seeding: tokio::sync::Mutex::new(()),
+                })
+            })
+            .await
+    }
+
+    /// Whether an attempt of `party` on `slot` is known to find it full.
+    async fn known_full(&self, open_day: Uuid, slot: Uuid, party: i32, resident: Uuid) -> bool {
+        let Some(gate) = self.events.get(&open_day).await else {
+            return false;
+        };
+        gate.known_full(slot, party, resident)
+    }
+
+    /// Whether a fresh record of `open_day` is held (so the caller need not load one).
+    pub async fn knows(&self, open_day: Uuid, slot: Uuid) -> bool {
+        let Some(gate) = self.events.get(&open_day).await else {
+            return false;
+        };
+        let known = gate.known.lock().unwrap_or_else(|p| p.into_inner());
+        known
+            .as_ref()
+            .is_some_and(|k| k.at.elapsed() < KNOWN_FOR && k.free.contains_key(&slot))
+    }
+
+    /// Records that `slot` had only `free` seats, with the residents then holding a
+    /// reservation on the event (read after the slot was found short).
+    pub async fn record(&self, open_day: Uuid, found: Found) {
+        let Found {
+            slot,
+            free,
+            max_party,
+            holders,
+        } = found;
+        if holders.len() > MAX_HOLDERS {
+            return;
+        }
+        let gate = self.gate(open_day).await;
+        let mut known = gate.known.lock().unwrap_or_else(|p| p.into_inner());
+        match known.as_mut() {
+            Some(k) if k.at.elapsed() < KNOWN_FOR => {
+                k.free.insert(slot, free);
+                k.holders.extend(holders);
+            }
+            _ => {
+                *known = Some(Known {
+                    at: Instant::now(),
+                    free: HashMap::from([(slot, free)]),
+                    max_party,
+                    holders,
+                });
+            }
+        }
+    }
+
+    /// Seats were freed or the event changed through this instance.
+    pub async fn forget(&self, open_day: Uuid) {
+        if let Some(gate) = self.events.get(&open_day).await {
+            *gate.known.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+}
+
+impl EventGate {
+    fn known_full(&self, slot: Uuid, party: i32, resident: Uuid) -> bool {
+        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.as_ref().is_some_and(|k| {
+            k.at.elapsed() < KNOWN_FOR
+                && party <= k.max_party
+                && k.free.get(&slot).is_some_and(|&free| party > free)
+                && !k.holders.contains(&resident)
+        })
+    }
+}
+
+/// `/api/v1/open-days/{id}/reservations` → the open day's id.
+fn reservation_target(path: &str) -> Option<Uuid> {
+    let id = path
+        .strip_prefix("/api/v1/open-days/")?
+        .strip_suffix("/reservations")?;
+    Uuid::parse_str(id).ok()
+}
+
+/// A booking attempt this guard may refuse: a signed-in resident's well-formed request for
+/// a seat, not for the waitlist. Anything else (a bad token, a malformed body) is left to the
+/// handler, which answers it as it always does.
+struct Attempt {
+    open_day: Uuid,
+    slot: Uuid,
+    party: i32,
+    resident: Uuid,
+}
+
+fn attempt_of(open_day: Uuid, resident: Uuid, body: &[u8]) -> Option<Attempt> {
+    let req: ReserveRequest = serde_json::from_slice(body).ok()?;
+    let well_formed = !req.waitlist
+        && req.consent
+        && req.party_size >= 1
+        && Visitor::parse(&req.visitor_name, &req.phone).is_ok();
+    well_formed.then(|| Attempt {
+        open_day,
+        slot: req.slot_id,
+        party: i32::try_from(req.party_size).unwrap_or(i32::MAX),
+        resident,
+    })
+}
+
+fn refused(req: ServiceRequest) -> ServiceResponse<BoxBody> {
+    metrics::counter!("open_day_storm_refusals_total").increment(1);
+    req.error_response(ApiError::conflict("slot_full", "该时段已约满"))
+}
+
+/// Outside the idempotency middleware, so a refusal here claims no key.
+pub async fn storm_guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let target = (req.method() == Method::POST)
+        .then(|| reservation_target(req.path()))
+        .flatten();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let (Some(open_day), Some(state)) = (target, state) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let Some(resident) = resident_of_bearer(req.request(), &state) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let body = match read_body(&mut req, state.settings.body_limit_bytes).await {
+        Some(body) => body,
+        // Over the limit or unreadable: the handler's extractor says so.
+        None => return Ok(next.call(req).await?.map_into_boxed_body()),
+    };
+    let attempt = attempt_of(open_day, resident, &body);
+    req.set_payload(Payload::from(body));
+    let Some(attempt) = attempt else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let guard = &state.open_day_guard;
+    if guard
+        .known_full(
+            attempt.open_day,
+            attempt.slot,
+            attempt.party,
+            attempt.resident,
+        )
+        .await
+    {
+        return Ok(refused(req));
+    }
+    let gate = guard.gate(attempt.open_day).await;
+    let ticket = match take_ticket(&state, &gate, &attempt).await {
+        Some(tickets::Take::NoSeats) => return Ok(refused(req)),
+        Some(tickets::Take::Ticket) => Some(Ticket {
+            cache: Some(state.cache.clone()),
+            open_day: attempt.open_day,
+            slot: attempt.slot,
+            resident: attempt.resident,
+            party: attempt.party,
+        }),
+        _ => None,
+    };
+    let Ok(_permit) = gate.to_database.acquire().await else {
+        return finish(next.call(req).await, ticket).await;
+    };
+    // Found full by an attempt that went before while this one waited.
+    if gate.known_full(attempt.slot, attempt.party, attempt.resident) {
+        if let Some(ticket) = ticket {
+            ticket.give_back().await;
+        }
+        return Ok(refused(req));
+    }
+    finish(next.call(req).await, ticket).await
+}
+
+/// A seat ticket held by an attempt on its way to the database; handed back unless the
+/// attempt ends in a booking, also when the attempt is dropped (the resident went away).
+struct Ticket {
+    cache: Option<crate::cache::Cache>,
+    open_day: Uuid,
+    slot: Uuid,
+    resident: Uuid,
+    party: i32,
+}
+
+impl Ticket {
+    async fn give_back(mut self) {
+        if let Some(cache) = self.cache.take() {
+            tickets::give_back(&cache, self.open_day, self.slot, self.resident, self.party).await;
+        }
+    }
+
+    fn keep(mut self) {
+        self.cache = None;
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let Some(cache) = self.cache.take() else {
+            return;
+        };
+        let (open_day, slot, resident, party) =
+            (self.open_day, self.slot, self.resident, self.party);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tickets::give_back(&cache, open_day, slot, resident, party).await;
+            });
+        }
+    }
+}
+
+async fn finish<B: MessageBody + 'static>(
+    res: Result<ServiceResponse<B>, Error>,
+    ticket: Option<Ticket>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if let Some(ticket) = ticket {
+        match &res {
+            Ok(r) if r.status() == actix_web::http::StatusCode::CREATED => ticket.keep(),
+            _ => ticket.give_back().await,
+        }
+    }
+    Ok(res?.map_into_boxed_body())
+}
+
+/// A ticket for the attempt, seeding the event's tickets from the database first when Redis
+/// has none (one seeding per instance at a time). `None` without Redis.
+async fn take_ticket(state: &AppState, gate: &EventGate, a: &Attempt) -> Option<tickets::Take> {
+    let take = || tickets::take(&state.cache, a.open_day, a.slot, a.resident, a.party);
+    let first = take().await?;
+    if first != tickets::Take::NotSeeded {
+        return Some(first);
+    }
+    let _seeding = gate.seeding.lock().await;
+    let again = take().await?;
+    if again != tickets::Take::NotSeeded {
+        return Some(again);
+    }
+    // An unknown slot, or one of another event, is not seeded: the handler refuses it.
+    let slot = repo::find_slot(&state.db, a.slot)
+        .await
+        .ok()
+        .flatten()
+        .filter(|s| s.open_day_id == a.open_day)?;
+    let event = repo::find_event(&state.db, a.open_day)
+        .await
+        .ok()
+        .flatten()?;
+    let holders = repo::active_residents(&state.db, a.open_day).await.ok()?;
+    let seed = tickets::Seed {
+        slot: slot.id,
+        free: slot.capacity - slot.taken,
+        max_party: event.max_party_size,
+        holders: &holders,
+    };
+    tickets::seed(&state.cache, a.open_day, seed).await;
+    take().await
+}
+
+/// Seats were freed or the event changed: its tickets are dealt again from the database.
+pub async fn drop_tickets(cache: &crate::cache::Cache, open_day: Uuid) {
+    tickets::drop_all(cache, open_day).await;
+}
+
+/// The body, buffered within the limit; `None` when it cannot be (the payload is then left
+/// for the handler to refuse).
+async fn read_body(req: &mut ServiceRequest, limit: usize) -> Option<Bytes> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return None;
+    }
+    let mut payload = req.take_payload();
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.ok()?;
+        if buf.len() + chunk.len() > limit {
+            return None;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Some(buf.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_reservation_route_is_guarded() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            reservation_target(&format!("/api/v1/open-days/{id}/reservations")),
+            Some(id)
+        );
+        assert_eq!(reservation_target(&format!("/api/v1/open-days/{id}")), None);
+        assert_eq!(
+            reservation_target("/api/v1/open-days/not-a-uuid/reservations"),
+            None
+        );
+        assert_eq!(
+            reservation_target(&format!("/api/v1/open-days/{id}/reservations/x")),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn refuses_only_what_a_fresh_record_says_is_full_and_never_a_holder() {
+        let guard = StormGuard::new(4);
+        let (event, slot, other_slot) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (holder, newcomer) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(!guard.known_full(event, slot, 1, newcomer).await);
+        let found = Found {
+            slot,
+            free: 1,
+            max_party: 4,
+            holders: HashSet::from([holder]),
+        };
+        guard.record(event, found).await;
+        assert!(
+            !guard.known_full(event, slot, 1, newcomer).await,
+            "one seat left"
+        );
+        assert!(guard.known_full(event, slot, 2, newcomer).await);
+        assert!(!guard.known_full(event, slot, 2, holder).await);
+        assert!(!guard.known_full(event, other_slot, 2, newcomer).await);
+        assert!(
+            !guard.known_full(event, slot, 5, newcomer).await,
+            "too large a party"
+        );
+        guard.forget(event).await;
+        assert!(!guard.known_full(event, slot, 2, newcomer).await);
+    }
+}
