@@ -5,10 +5,14 @@
 //! every error body. actix builds error responses without access to the request, so the id
 //! travels in a task-local scoped around the request's future.
 
-use std::{sync::OnceLock, time::Instant};
+use std::{
+    collections::HashSet,
+    sync::{OnceLock, RwLock},
+    time::Instant,
+};
 
 use actix_web::{
-    Error, ResponseError,
+    Error, HttpRequest, ResponseError,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::header::{self, HeaderName, HeaderValue},
@@ -70,6 +74,69 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
+/// The matched route's pattern (`/api/v1/surveys/{id}`), for labels. `match_pattern` walks
+/// the whole route table again, matching its patterns' regexes, on every request: on a hot
+/// read that was the largest single cost. So the pattern is derived from what the router
+/// captured (each captured segment put back as `{name}`) and the derivation is trusted once
+/// `match_pattern` has confirmed it for that route; anything else (odd ids, tail matches)
+/// still asks `match_pattern`.
+fn route_of(req: &HttpRequest) -> String {
+    static CONFIRMED: OnceLock<RwLock<HashSet<String>>> = OnceLock::new();
+    let info = req.match_info();
+    // A route's resource consumes the whole path; the default service (404) consumes none
+    // of it, or only a scope's prefix.
+    if !info.unprocessed().is_empty() {
+        return "unmatched".to_owned();
+    }
+    let confirmed = CONFIRMED.get_or_init(RwLock::default);
+    let derived = derive_route(req.path(), info.iter());
+    if let Some(route) = derived.as_ref().filter(|route| {
+        confirmed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(*route)
+    }) {
+        return route.clone();
+    }
+    let Some(pattern) = req.match_pattern() else {
+        return "unmatched".to_owned();
+    };
+    if derived.as_ref() == Some(&pattern) {
+        let mut known = confirmed.write().unwrap_or_else(|p| p.into_inner());
+        // Bounded by the routes there are; the cap only guards against surprises.
+        if known.len() < 1_000 {
+            known.insert(pattern.clone());
+        }
+    }
+    pattern
+}
+
+/// The path with the captures, in path order, put back as `{name}` where a segment is a
+/// capture or starts with one (`{question_id}.svg`); `None` when a capture is left over.
+fn derive_route<'a>(
+    path: &str,
+    captures: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Option<String> {
+    let mut captures = captures.peekable();
+    let mut route = String::with_capacity(path.len());
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            route.push('/');
+        }
+        match captures.peek() {
+            Some(&(name, value)) if !value.is_empty() && segment.starts_with(value) => {
+                route.push('{');
+                route.push_str(name);
+                route.push('}');
+                route.push_str(&segment[value.len()..]);
+                captures.next();
+            }
+            _ => route.push_str(segment),
+        }
+    }
+    captures.next().is_none().then_some(route)
+}
+
 fn sane_request_id(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
     let ok = !s.is_empty()
@@ -90,11 +157,9 @@ pub async fn request_context(
         .get(&REQUEST_ID_HEADER)
         .and_then(sane_request_id)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    // The route is known once the router has matched, inside `next.call`.
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = tracing::field::Empty);
     let started = Instant::now();
 
     let res = REQUEST_ID
@@ -126,6 +191,8 @@ pub async fn request_context(
         .await;
 
     let mut res = res?;
+    let route = route_of(res.request());
+    span.record("route", route.as_str());
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -142,4 +209,35 @@ pub async fn request_context(
         );
     });
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::derive_route;
+
+    #[test]
+    fn captures_are_put_back_as_names_in_path_order() {
+        let id = "01a21cb9-6eed-7450-a45f-99de0002de15";
+        assert_eq!(
+            derive_route(&format!("/api/v1/surveys/{id}"), [("id", id)].into_iter()).as_deref(),
+            Some("/api/v1/surveys/{id}")
+        );
+        assert_eq!(
+            derive_route(
+                &format!("/api/v1/surveys/{id}/results/charts/q1.svg"),
+                [("id", id), ("question_id", "q1")].into_iter()
+            )
+            .as_deref(),
+            Some("/api/v1/surveys/{id}/results/charts/{question_id}.svg")
+        );
+        assert_eq!(
+            derive_route("/healthz", std::iter::empty()).as_deref(),
+            Some("/healthz")
+        );
+        // A capture that cannot be placed leaves the answer to the router.
+        assert_eq!(
+            derive_route("/docs/a/b.js", [("_", "a/b.js")].into_iter()),
+            None
+        );
+    }
 }
