@@ -25,7 +25,7 @@ DB_URL="${PG_ADMIN%/*}/$DB_NAME"
 REDIS_URL="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 SECRET="bench-secret-$(date +%s)-0123456789abcdef0123456789"
 WORK="$(mktemp -d)"
-# The storm holds 2,500 connections per instance (and as many in each client).
+# The storm holds 2,500 connections per instance (and 5,000 in its client).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((STORM_RESIDENTS + 1024)) ] \
     || { echo "BENCH FAILED: open-file limit $(ulimit -n) is too low for the storm" >&2; exit 1; }
@@ -44,10 +44,12 @@ pg_isready -h 127.0.0.1 -q || { echo "PostgreSQL does not answer on 127.0.0.1:54
 redis-cli -h 127.0.0.1 ping | grep -q PONG || { echo "Redis does not answer on 127.0.0.1:6379" >&2; exit 1; }
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    echo "==> building the release binary"
-    cargo build --release --quiet --bin canyu
+    echo "==> building the release binary and the storm client"
+    cargo build --release --quiet -p canyu --bin canyu
+    cargo build --release --quiet -p canyu-storm
 fi
 [ -x target/release/canyu ] || fail "no release binary at target/release/canyu"
+[ -x target/release/canyu-storm ] || fail "no storm client at target/release/canyu-storm"
 
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME"
 redis-cli -h 127.0.0.1 --scan --pattern 'bench:*' | xargs -r redis-cli -h 127.0.0.1 del >/dev/null
@@ -113,6 +115,17 @@ psql "$DB_URL" -qc "CREATE TABLE IF NOT EXISTS bench_insert (id bigserial primar
 echo "INSERT INTO bench_insert (survey, body) VALUES ('$SURVEY', repeat('x', 400));" >"$WORK/insert.sql"
 PG_TPS=$(pgbench -n -c "$CONNECTIONS" -j "$THREADS" -T "${DURATION%s}" -f "$WORK/insert.sql" "$DB_URL" 2>/dev/null \
     | awk '/^tps/ {print $3; exit}')
+echo "==> baseline: pgbench running one submission's statements"
+# The same transactions the service sends per submission (bench/submission.sql), on as many
+# connections as one instance's pool: what PostgreSQL itself does with this unit of work here.
+PG_SUB_TPS=$(pgbench -n -c "$POOL" -j "$THREADS" -T "${DURATION%s}" -f bench/submission.sql \
+    -D survey="$SURVEY" -D resident="$(psql "$DB_URL" -Atc 'SELECT id FROM residents LIMIT 1')" "$DB_URL" 2>/dev/null \
+    | awk '/^tps/ {print $3; exit}')
+[ -n "$PG_SUB_TPS" ] || fail "pgbench could not run bench/submission.sql"
+# Its rows are not answers: gone before the service's own are counted.
+psql "$DB_URL" -qc "DELETE FROM survey_responses WHERE respondent_id IS NOT NULL AND respondent_id NOT IN (SELECT id FROM residents)" \
+    -c "DELETE FROM survey_participations WHERE resident_id NOT IN (SELECT id FROM residents)" \
+    -c "DELETE FROM idempotency_keys WHERE key LIKE 'pgbench-%'"
 echo "==> answer submission"
 read -r SUB_RPS SUB_P99 SUB_ERR < <(BENCH_TOKENS="$WORK/tokens.txt" BENCH_BODY="$WORK/body.json" \
     BENCH_PATH="/api/v1/surveys/$SURVEY/responses" BENCH_THREADS="$THREADS" \
@@ -146,22 +159,31 @@ printf '{"slot_id":"%s","party_size":1,"visitor_name":"张三","phone":"13800138
 HALF=$(( STORM_RESIDENTS / 2 ))
 head -n "$HALF" "$WORK/storm_tokens.txt" >"$WORK/storm_a.txt"
 tail -n +"$((HALF + 1))" "$WORK/storm_tokens.txt" >"$WORK/storm_b.txt"
-# Both clients connect first; the storm starts when both are ready.
-rm -f "$WORK/go"
-STORM_PIDS=()
-for side in a b; do
-    port=$PORT; [ $side = b ] && port=$PORT_B
-    python3 bench/storm.py 127.0.0.1 "$port" "/api/v1/open-days/$OPEN_DAY/reservations" "$WORK/storm_$side.txt" \
-        "$WORK/reserve.json" "$WORK/go" "$WORK/storm_$side.json" "$WORK/ready_$side" &
-    STORM_PIDS+=("$!")
-done
-until [ -e "$WORK/ready_a" ] && [ -e "$WORK/ready_b" ]; do
-    for p in "${STORM_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || fail "storm client exited before the storm"; done
-    sleep 0.05
-done
-touch "$WORK/go"
-for p in "${STORM_PIDS[@]}"; do wait "$p" || fail "storm client failed"; done
-read -r STORM_OK STORM_409 STORM_5XX STORM_NONE STORM_OTHER STORM_P50 STORM_P99 STORM_MAX < <(python3 - "$WORK/storm_a.json" "$WORK/storm_b.json" <<'PY'
+# The same client and the same 5,000 connections against a route that does nothing (no
+# token, 404) first: the floor the storm's latencies stand on, measured in this run.
+sed 's/^/x/' "$WORK/storm_a.txt" >"$WORK/floor_a.txt"
+sed 's/^/x/' "$WORK/storm_b.txt" >"$WORK/floor_b.txt"
+./target/release/canyu-storm 127.0.0.1 /api/v1/storm-floor "$WORK/reserve.json" "$WORK/floor.json" \
+    "$PORT" "$WORK/floor_a.txt" "$PORT_B" "$WORK/floor_b.txt" || fail "storm client failed (floor)"
+./target/release/canyu-storm 127.0.0.1 "/api/v1/open-days/$OPEN_DAY/reservations" "$WORK/reserve.json" \
+    "$WORK/storm.json" "$PORT" "$WORK/storm_a.txt" "$PORT_B" "$WORK/storm_b.txt" || fail "storm client failed"
+read -r FLOOR_P50 FLOOR_P99 < <(python3 - "$WORK/floor.json" <<'PY'
+import json, sys
+lat = sorted(json.load(open(sys.argv[1]))["latencies_ms"])
+pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"{pct(0.5):.1f}", f"{pct(0.99):.1f}")
+PY
+)
+read -r WIN_P50 WIN_MAX LOSE_P50 LOSE_P99 < <(python3 - "$WORK/storm.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+by = lambda code: sorted(ms for ms, s in zip(d["latencies_ms"], d["status_of_each"]) if s == code) or [0.0]
+won, lost = by(201), by(409)
+pct = lambda lat, q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"{pct(won, 0.5):.1f}", f"{won[-1]:.1f}", f"{pct(lost, 0.5):.1f}", f"{pct(lost, 0.99):.1f}")
+PY
+)
+read -r STORM_OK STORM_409 STORM_5XX STORM_NONE STORM_OTHER STORM_P50 STORM_P99 STORM_MAX < <(python3 - "$WORK/storm.json" <<'PY'
 import json, sys
 statuses, lat = {}, []
 for path in sys.argv[1:]:
@@ -186,6 +208,9 @@ STORM_VERDICT=ok
     || STORM_VERDICT="FAILED: $STORM_OK confirmed answers, $DB_CONFIRMED confirmed rows, $DB_TAKEN seats taken (want $STORM_SEATS)"
 [ "$STORM_5XX" = 0 ] && [ "$STORM_NONE" = 0 ] \
     || STORM_VERDICT="FAILED: $STORM_5XX answers 5xx, $STORM_NONE attempts without an answer"
+
+# A target, not a correctness check: reported, not failed on.
+STORM_P99_VERDICT=$(python3 -c "print('met' if $STORM_P99 < 300 else 'missed')")
 
 echo "==> exports of 100,000 responses"
 # Top the survey up to 100,000 responses by copying stored ones under new ids.
@@ -220,9 +245,10 @@ Machine: $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576
 |---|---|---|---|---|
 | hot questionnaire GET (20 questions, authenticated) | $HOT_RPS req/s, p99 $HOT_P99 ms, non-2xx $HOT_ERR | GET /healthz $BASE_RPS req/s, p99 $BASE_P99 ms | $(ratio "$HOT_RPS" "$BASE_RPS") | >= 70%, p99 < 10 ms |
 | answer submission (validated, idempotency-keyed, PostgreSQL) | $SUB_RPS req/s, p99 $SUB_P99 ms, non-2xx $SUB_ERR; $STORED responses stored | pgbench insert-only $PG_TPS tps | $(ratio "$SUB_RPS" "$PG_TPS") | >= 50% |
+| the same submissions against PostgreSQL's own speed for their statements | $SUB_RPS req/s | pgbench running one submission's statements (bench/submission.sql, $POOL connections) $PG_SUB_TPS tps | $(ratio "$SUB_RPS" "$PG_SUB_TPS") | (context) |
 | export CSV, $EXPORTED responses | $CSV_ROWS rows, $CSV_MB MB in $CSV_MS ms | | | streamed |
 | export XLSX, $EXPORTED responses | $XLSX_MB MB in $XLSX_MS ms | | | constant memory |
-| booking storm: $STORM_RESIDENTS residents at once on one $STORM_SEATS-seat slot, half through each of two instances | $STORM_OK confirmed ($DB_CONFIRMED confirmed rows, $DB_TAKEN seats taken in the database), $STORM_409 × 409, $STORM_5XX × 5xx, $STORM_NONE unanswered, $STORM_OTHER other; p50 $STORM_P50 ms, p99 $STORM_P99 ms, max $STORM_MAX ms | | | exactly $STORM_SEATS, the rest 409, 0 5xx, p99 < 300 ms: **$STORM_VERDICT** |
+| booking storm: $STORM_RESIDENTS residents at once on one $STORM_SEATS-seat slot, half through each of two instances | $STORM_OK confirmed ($DB_CONFIRMED confirmed rows, $DB_TAKEN seats taken in the database), $STORM_409 × 409, $STORM_5XX × 5xx, $STORM_NONE unanswered, $STORM_OTHER other; p50 $STORM_P50 ms, p99 $STORM_P99 ms, max $STORM_MAX ms (the 201s: p50 $WIN_P50 ms, last $WIN_MAX ms; the 409s: p50 $LOSE_P50 ms, p99 $LOSE_P99 ms) | same client, same connections, a route that does nothing: p50 $FLOOR_P50 ms, p99 $FLOOR_P99 ms | | exactly $STORM_SEATS, the rest 409, 0 5xx: **$STORM_VERDICT**; p99 < 300 ms: **$STORM_P99_VERDICT** |
 | server memory (peak RSS over the whole run) | instance A $(( RSS_KB / 1024 )) MB after the load, $(( RSS_AFTER_KB / 1024 )) MB after both exports; instance B $(( RSS_B_KB / 1024 )) MB | | | < 100 MB each |
 | cold start to ready (migrated database) | instance A $READY_MS_A ms, instance B $READY_MS_B ms | | | < 1 s |
 MD

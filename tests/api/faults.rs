@@ -238,6 +238,12 @@ async fn redis_stopped_and_restarted_under_a_running_service() {
         keys.iter().any(|k| k.contains(&format!("survey:{survey}"))),
         "caching resumed: {keys:?}"
     );
+    // Seat tickets were dealt again from the database, and no seat was lost or doubled.
+    assert!(
+        keys.iter().any(|k| k.contains("opendays:tickets:")),
+        "seat tickets resumed: {keys:?}"
+    );
+    assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 3);
 }
 
 /// A TCP proxy between the service and PostgreSQL that the test can cut (every connection
