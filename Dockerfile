@@ -3,6 +3,8 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY migrations ./migrations
+# A workspace member (the bench's storm client): cargo reads every member's manifest.
+COPY bench/storm ./bench/storm
 COPY src ./src
 COPY openapi ./openapi
 RUN cargo build --release --locked --bin canyu
