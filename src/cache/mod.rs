@@ -372,11 +372,11 @@ impl Cache {
     /// Runs a Lua script on Redis against one key (prefixed like every other key), for
     /// counters that must be atomic across instances. `Ok(None)` on the in-process store,
     /// which has no scripts: callers keep their own in-process state for that case.
-    pub async fn run_script<A: redis::ToRedisArgs + Sync>(
+    pub async fn run_script(
         &self,
         script: &redis::Script,
         key: &str,
-        args: &[A],
+        args: &[u64],
     ) -> Result<Option<i64>, CacheError> {
         let key = self.key(key);
         match (&self.store, self.live_redis()) {

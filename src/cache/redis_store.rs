@@ -62,16 +62,16 @@ impl RedisStore {
         Ok(())
     }
 
-    pub async fn run_script<A: redis::ToRedisArgs + Sync>(
+    pub async fn run_script(
         &self,
         script: &redis::Script,
         key: &str,
-        args: &[A],
+        args: &[u64],
     ) -> Result<i64, CacheError> {
         let mut c = self.conn.clone();
         let mut call = script.key(key);
         for arg in args {
-            call.arg(arg);
+            call.arg(*arg);
         }
         Ok(call.invoke_async(&mut c).await?)
     }

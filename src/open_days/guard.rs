@@ -10,17 +10,16 @@
 //! still taken only by the conditional UPDATE in the transaction: this knowledge can only
 //! refuse, never admit.
 //!
-//! With Redis, seats are also handed out as tickets ahead of the database, one counter per
-//! slot shared by every instance (`tickets`): an attempt without a ticket is refused the
-//! moment it arrives instead of waiting for the winners' commits, and an attempt with one
-//! still has to take its seat in the database, which stays the only judge of a booking.
-//! A ticket whose attempt does not end in a booking is handed back.
-//!
 //! What is known lapses after a second and is dropped here as soon as this instance frees a
 //! seat or changes the event, so a seat freed through another instance is bookable here
 //! again within a second. Residents who hold a reservation on the event are never refused
 //! here: their retry must replay their first answer (or say `already_reserved`), not claim
 //! the slot is full.
+//!
+//! Seat tickets in Redis, refusing every loser as it arrives, were tried and measured worse
+//! at the tail (bench/results/2026-11-27.md): thousands of refusals queued on Redis ahead of
+//! the winners' own round trips, so the last bookings, and the p99, came later. Parked
+//! attempts cost nothing while the winners book.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -41,7 +40,7 @@ use moka::future::Cache as Moka;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use super::{domain::Visitor, dto::ReserveRequest, repo, tickets};
+use super::{domain::Visitor, dto::ReserveRequest};
 use crate::{auth::resident_of_bearer, error::ApiError, state::AppState};
 
 /// How long a full slot is taken as full without asking the database again.
@@ -68,8 +67,6 @@ pub struct StormGuard {
 struct EventGate {
     to_database: Semaphore,
     known: Mutex<Option<Known>>,
-    /// One seeding of the tickets at a time from this instance.
-    seeding: tokio::sync::Mutex<()>,
 }
 
 /// What one attempt found, as of `at`.
@@ -102,7 +99,6 @@ impl StormGuard {
                 Arc::new(EventGate {
                     to_database: Semaphore::new(permits),
                     known: Mutex::new(None),
-                    seeding: tokio::sync::Mutex::new(()),
                 })
             })
             .await
@@ -130,6 +126,19 @@ impl StormGuard {
     /// Records that `slot` had only `free` seats, with the residents then holding a
     /// reservation on the event (read after the slot was found short).
     pub async fn record(&self, open_day: Uuid, found: Found) {
+        self.gate(open_day).await.record(found);
+    }
+
+    /// Seats were freed or the event changed through this instance.
+    pub async fn forget(&self, open_day: Uuid) {
+        if let Some(gate) = self.events.get(&open_day).await {
+            *gate.known.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+}
+
+impl EventGate {
+    fn record(&self, found: Found) {
         let Found {
             slot,
             free,
@@ -139,8 +148,7 @@ impl StormGuard {
         if holders.len() > MAX_HOLDERS {
             return;
         }
-        let gate = self.gate(open_day).await;
-        let mut known = gate.known.lock().unwrap_or_else(|p| p.into_inner());
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         match known.as_mut() {
             Some(k) if k.at.elapsed() < KNOWN_FOR => {
                 k.free.insert(slot, free);
@@ -157,15 +165,6 @@ impl StormGuard {
         }
     }
 
-    /// Seats were freed or the event changed through this instance.
-    pub async fn forget(&self, open_day: Uuid) {
-        if let Some(gate) = self.events.get(&open_day).await {
-            *gate.known.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        }
-    }
-}
-
-impl EventGate {
     fn known_full(&self, slot: Uuid, party: i32, resident: Uuid) -> bool {
         let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         known.as_ref().is_some_and(|k| {
@@ -252,117 +251,14 @@ pub async fn storm_guard(
         return Ok(refused(req));
     }
     let gate = guard.gate(attempt.open_day).await;
-    let ticket = match take_ticket(&state, &gate, &attempt).await {
-        Some(tickets::Take::NoSeats) => return Ok(refused(req)),
-        Some(tickets::Take::Ticket) => Some(Ticket {
-            cache: Some(state.cache.clone()),
-            open_day: attempt.open_day,
-            slot: attempt.slot,
-            resident: attempt.resident,
-            party: attempt.party,
-        }),
-        _ => None,
-    };
     let Ok(_permit) = gate.to_database.acquire().await else {
-        return finish(next.call(req).await, ticket).await;
+        return Ok(next.call(req).await?.map_into_boxed_body());
     };
     // Found full by an attempt that went before while this one waited.
     if gate.known_full(attempt.slot, attempt.party, attempt.resident) {
-        if let Some(ticket) = ticket {
-            ticket.give_back().await;
-        }
         return Ok(refused(req));
     }
-    finish(next.call(req).await, ticket).await
-}
-
-/// A seat ticket held by an attempt on its way to the database; handed back unless the
-/// attempt ends in a booking, also when the attempt is dropped (the resident went away).
-struct Ticket {
-    cache: Option<crate::cache::Cache>,
-    open_day: Uuid,
-    slot: Uuid,
-    resident: Uuid,
-    party: i32,
-}
-
-impl Ticket {
-    async fn give_back(mut self) {
-        if let Some(cache) = self.cache.take() {
-            tickets::give_back(&cache, self.open_day, self.slot, self.resident, self.party).await;
-        }
-    }
-
-    fn keep(mut self) {
-        self.cache = None;
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let Some(cache) = self.cache.take() else {
-            return;
-        };
-        let (open_day, slot, resident, party) =
-            (self.open_day, self.slot, self.resident, self.party);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                tickets::give_back(&cache, open_day, slot, resident, party).await;
-            });
-        }
-    }
-}
-
-async fn finish<B: MessageBody + 'static>(
-    res: Result<ServiceResponse<B>, Error>,
-    ticket: Option<Ticket>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    if let Some(ticket) = ticket {
-        match &res {
-            Ok(r) if r.status() == actix_web::http::StatusCode::CREATED => ticket.keep(),
-            _ => ticket.give_back().await,
-        }
-    }
-    Ok(res?.map_into_boxed_body())
-}
-
-/// A ticket for the attempt, seeding the event's tickets from the database first when Redis
-/// has none (one seeding per instance at a time). `None` without Redis.
-async fn take_ticket(state: &AppState, gate: &EventGate, a: &Attempt) -> Option<tickets::Take> {
-    let take = || tickets::take(&state.cache, a.open_day, a.slot, a.resident, a.party);
-    let first = take().await?;
-    if first != tickets::Take::NotSeeded {
-        return Some(first);
-    }
-    let _seeding = gate.seeding.lock().await;
-    let again = take().await?;
-    if again != tickets::Take::NotSeeded {
-        return Some(again);
-    }
-    // An unknown slot, or one of another event, is not seeded: the handler refuses it.
-    let slot = repo::find_slot(&state.db, a.slot)
-        .await
-        .ok()
-        .flatten()
-        .filter(|s| s.open_day_id == a.open_day)?;
-    let event = repo::find_event(&state.db, a.open_day)
-        .await
-        .ok()
-        .flatten()?;
-    let holders = repo::active_residents(&state.db, a.open_day).await.ok()?;
-    let seed = tickets::Seed {
-        slot: slot.id,
-        free: slot.capacity - slot.taken,
-        max_party: event.max_party_size,
-        holders: &holders,
-    };
-    tickets::seed(&state.cache, a.open_day, seed).await;
-    take().await
-}
-
-/// Seats were freed or the event changed: its tickets are dealt again from the database.
-pub async fn drop_tickets(cache: &crate::cache::Cache, open_day: Uuid) {
-    tickets::drop_all(cache, open_day).await;
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// The body, buffered within the limit; `None` when it cannot be (the payload is then left

@@ -8,7 +8,6 @@ pub mod guard;
 mod repo;
 mod routes;
 pub mod service;
-mod tickets;
 
 pub use dto::{OpenDayStats, OpenDayView, ReservationView, VisitorView};
 pub use routes::{ApiDoc, configure, configure_me};

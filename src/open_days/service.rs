@@ -162,7 +162,6 @@ async fn full_view(db: &impl ConnectionTrait, e: open_days::Model) -> ApiResult<
 /// Seats were freed or the event changed.
 async fn forget(state: &AppState, id: Uuid) {
     state.open_day_guard.forget(id).await;
-    super::guard::drop_tickets(&state.cache, id).await;
     state.cache.delete(&view_key(id)).await;
 }
 
@@ -763,8 +762,8 @@ pub async fn reserve(
     }
     txn.commit().await?;
     crate::db::wait_durable(db).await?;
-    // Only the readers' view changed: what the storm guard knows and the seat tickets
-    // already count this seat.
+    // Only the readers' view changed: what the storm guard knows (slots short of seats)
+    // cannot be made wrong by a seat taken.
     state.cache.delete(&view_key(event.id)).await;
     let signer = qr_signer(&state.data_key)?;
     Ok(reservation_view(r, &event, &slot, &state.data_key, &signer))

@@ -238,11 +238,7 @@ async fn redis_stopped_and_restarted_under_a_running_service() {
         keys.iter().any(|k| k.contains(&format!("survey:{survey}"))),
         "caching resumed: {keys:?}"
     );
-    // Seat tickets were dealt again from the database, and no seat was lost or doubled.
-    assert!(
-        keys.iter().any(|k| k.contains("opendays:tickets:")),
-        "seat tickets resumed: {keys:?}"
-    );
+    // Three bookings through the outage and back: no seat lost or doubled.
     assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 3);
 }
 

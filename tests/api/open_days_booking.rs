@@ -478,10 +478,10 @@ async fn a_refusal_for_a_full_slot_claims_no_key_and_never_hides_a_holders_booki
     assert_problem(res, StatusCode::CONFLICT, "slot_full").await;
 }
 
-/// With Redis, seats are handed out as tickets before the database is asked; an attempt
-/// that holds one but does not end in a booking hands it back, so no seat is lost to it.
+/// An attempt let through to the database but refused there (its key was used for another
+/// request) takes no seat: the next resident gets it.
 #[tokio::test]
-async fn an_attempt_refused_after_taking_a_seat_ticket_leaves_the_seat_to_the_next_resident() {
+async fn an_attempt_refused_on_its_way_to_the_database_leaves_the_seat_to_the_next_resident() {
     let app = spawn_app().await;
     let staff = app.unit_staff().await;
     let event = app.open_day(&staff, vec![slot(180, 60, 1)]).await;
@@ -497,7 +497,7 @@ async fn an_attempt_refused_after_taking_a_seat_ticket_leaves_the_seat_to_the_ne
     };
     let res = send(reserve_body(&slot_id(&event, 0), 0)).await.unwrap();
     assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    // The same key for a different request: refused after the ticket was taken.
+    // The same key for a different request.
     let res = send(reserve_body(&slot_id(&event, 0), 1)).await.unwrap();
     assert_problem(
         res,
