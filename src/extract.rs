@@ -4,12 +4,13 @@
 use std::{borrow::Cow, future::Future, pin::Pin};
 
 use actix_web::{
-    FromRequest, HttpRequest,
-    dev::Payload,
+    FromRequest, HttpMessage, HttpRequest,
+    dev::{Payload, ServiceRequest},
     error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError},
     http::{StatusCode, header},
     web,
 };
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
@@ -70,6 +71,31 @@ pub fn payload_too_large() -> ApiError {
         "payload_too_large",
         "提交的内容过大",
     )
+}
+
+/// Buffers a body for middleware that must read it before the handler does (which then reads
+/// it again from `set_payload`): within the configured limit, 413 beyond it as the extractors
+/// would.
+pub async fn buffer_body(req: &mut ServiceRequest, limit: usize) -> Result<web::Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(payload_too_large());
+    }
+    let mut payload = req.take_payload();
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| ApiError::bad_request("invalid_body", "请求内容无法读取，请重试"))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(payload_too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 /// Deserialises `bytes`, naming the field at fault on failure.

@@ -2,7 +2,7 @@
 //! refuse, and records the answer.
 
 use actix_web::{
-    Error, HttpMessage, HttpResponse,
+    Error, HttpResponse,
     body::{BodySize, BoxBody, MessageBody, to_bytes},
     dev::{Payload, ServiceRequest, ServiceResponse},
     http::{
@@ -10,9 +10,8 @@ use actix_web::{
         header::{self, HeaderMap, HeaderName},
     },
     middleware::Next,
-    web::{self, Bytes, BytesMut},
+    web,
 };
-use futures_util::StreamExt;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -20,7 +19,7 @@ use super::{
     domain::{IdempotencyKey, fingerprint, is_replayable},
     service::{self, Claim, StoredAnswer},
 };
-use crate::{auth::bearer_subject, error::ApiError, extract::payload_too_large, state::AppState};
+use crate::{auth::bearer_subject, error::ApiError, extract::buffer_body, state::AppState};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -52,7 +51,7 @@ pub async fn idempotency(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
 
-    let body = match read_body(&mut req, state.settings.body_limit_bytes).await {
+    let body = match buffer_body(&mut req, state.settings.body_limit_bytes).await {
         Ok(body) => body,
         Err(e) => return Ok(req.error_response(e)),
     };
@@ -107,29 +106,6 @@ fn parse_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
             message,
         )
     })
-}
-
-/// Buffers the body within the configured limit (413 beyond it, as the extractors would).
-async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(payload_too_large());
-    }
-    let mut payload = req.take_payload();
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| ApiError::bad_request("invalid_body", "请求内容无法读取，请重试"))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(payload_too_large());
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
 }
 
 /// Runs the request under its claim and keeps the answer when it is final.

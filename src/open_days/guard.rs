@@ -28,20 +28,19 @@ use std::{
 };
 
 use actix_web::{
-    Error, HttpMessage,
+    Error,
     body::{BoxBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
     http::Method,
     middleware::Next,
-    web::{self, Bytes, BytesMut},
+    web,
 };
-use futures_util::StreamExt;
 use moka::future::Cache as Moka;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::{domain::Visitor, dto::ReserveRequest};
-use crate::{auth::resident_of_bearer, error::ApiError, state::AppState};
+use crate::{auth::resident_of_bearer, error::ApiError, extract::buffer_body, state::AppState};
 
 /// How long a full slot is taken as full without asking the database again.
 const KNOWN_FOR: Duration = Duration::from_secs(1);
@@ -228,10 +227,9 @@ pub async fn storm_guard(
     let Some(resident) = resident_of_bearer(req.request(), &state) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let body = match read_body(&mut req, state.settings.body_limit_bytes).await {
-        Some(body) => body,
-        // Over the limit or unreadable: the handler's extractor says so.
-        None => return Ok(next.call(req).await?.map_into_boxed_body()),
+    let body = match buffer_body(&mut req, state.settings.body_limit_bytes).await {
+        Ok(body) => body,
+        Err(e) => return Ok(req.error_response(e)),
     };
     let attempt = attempt_of(open_day, resident, &body);
     req.set_payload(Payload::from(body));
@@ -259,29 +257,6 @@ pub async fn storm_guard(
         return Ok(refused(req));
     }
     Ok(next.call(req).await?.map_into_boxed_body())
-}
-
-/// The body, buffered within the limit; `None` when it cannot be (the payload is then left
-/// for the handler to refuse).
-async fn read_body(req: &mut ServiceRequest, limit: usize) -> Option<Bytes> {
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return None;
-    }
-    let mut payload = req.take_payload();
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.ok()?;
-        if buf.len() + chunk.len() > limit {
-            return None;
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Some(buf.freeze())
 }
 
 #[cfg(test)]

@@ -511,3 +511,18 @@ async fn an_attempt_refused_on_its_way_to_the_database_leaves_the_seat_to_the_ne
     app.booked(&c, &event, 0, 1).await;
     assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 1);
 }
+
+/// The release-minute guard reads a booking's body before anything else does: an oversized
+/// one is still refused as too large, not passed on half-read.
+#[tokio::test]
+async fn an_oversized_booking_is_refused_as_too_large() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    let event = app.open_day(&staff, vec![slot(180, 60, 5)]).await;
+    let who = app.login_resident("o-big").await;
+    let mut body = reserve_body(&slot_id(&event, 0), 1);
+    body["visitor_name"] = json!("张".repeat(2 * 1024 * 1024));
+    let res = app.reserve(&who, &event, &body).await;
+    assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 0);
+}
