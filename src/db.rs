@@ -45,12 +45,13 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// PostgreSQL keeps a transaction's row locks until its commit record is on disk, so
-/// transactions that all update one row (a slot's seat count in a release minute) queue for
-/// one disk flush each. Such a transaction commits without waiting (`commit_without_flush`
-/// inside it) and its caller waits for durability with `wait_durable` before answering:
-/// the locks go at once and the waits share flushes. Nothing is answered before it is on
-/// disk. A no-op on SQLite (one writer, nothing to share).
+/// Lets the transaction commit without waiting for its WAL flush on PostgreSQL (a no-op on
+/// SQLite: one writer, nothing to share). PostgreSQL keeps a transaction's row locks until
+/// its commit record is on disk, so transactions that all update one row (a slot's seat
+/// count in a release minute) would queue for one disk flush each. Two uses: a write whose
+/// caller then waits with `wait_durable` before answering (the locks go at once, the waits
+/// share flushes, nothing is answered before it is on disk), and bookkeeping whose loss in a
+/// database crash is harmless (idempotency claims and answers, see that module).
 pub async fn commit_without_flush(txn: &DatabaseTransaction) -> Result<(), DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -25,15 +25,8 @@ where
         &'c sea_orm::DatabaseTransaction,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>,
 {
-    if db.get_database_backend() != DbBackend::Postgres {
-        let txn = db.begin().await?;
-        let out = write(&txn).await?;
-        txn.commit().await?;
-        return Ok(out);
-    }
     let txn = db.begin().await?;
-    txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
-        .await?;
+    crate::db::commit_without_flush(&txn).await?;
     let out = write(&txn).await?;
     txn.commit().await?;
     Ok(out)
