@@ -41,6 +41,30 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
+/// A second pool, on PostgreSQL, whose sessions commit without waiting for the WAL flush, so
+/// such a write is one autocommit statement instead of BEGIN, SET LOCAL, the write and
+/// COMMIT. Two uses: bookkeeping whose loss in a database crash is harmless (idempotency
+/// claims and stored answers, see that module), and a booking's one statement, whose caller
+/// then waits with `wait_durable` (on the main pool: a commit here never waits) before
+/// answering. Elsewhere (SQLite: one writer) it is the main pool.
+pub async fn connect_unflushed(
+    settings: &Settings,
+    main: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if main.get_database_backend() != DbBackend::Postgres {
+        return Ok(main.clone());
+    }
+    let mut opts = ConnectOptions::new(settings.effective_database_url());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .max_connections(settings.database_max_connections)
+        .acquire_timeout(Duration::from_millis(
+            settings.database_acquire_timeout_ms.max(100),
+        ))
+        .map_sqlx_postgres_opts(|o| o.options([("synchronous_commit", "off")]));
+    Database::connect(opts).await
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
@@ -48,10 +72,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Lets the transaction commit without waiting for its WAL flush on PostgreSQL (a no-op on
 /// SQLite: one writer, nothing to share). PostgreSQL keeps a transaction's row locks until
 /// its commit record is on disk, so transactions that all update one row (a slot's seat
-/// count in a release minute) would queue for one disk flush each. Two uses: a write whose
-/// caller then waits with `wait_durable` before answering (the locks go at once, the waits
-/// share flushes, nothing is answered before it is on disk), and bookkeeping whose loss in a
-/// database crash is harmless (idempotency claims and answers, see that module).
+/// count in a release minute) would queue for one disk flush each. The caller then waits with
+/// `wait_durable` before answering: the locks go at once, the waits share flushes, and
+/// nothing is answered before it is on disk.
 pub async fn commit_without_flush(txn: &DatabaseTransaction) -> Result<(), DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")

@@ -100,8 +100,12 @@ impl Application {
             dev_login = settings.dev_login_enabled(),
             "canyu ready"
         );
+        let unflushed = db::connect_unflushed(&settings, &db)
+            .await
+            .context("cannot connect to the database")?;
         let state = AppState {
             db,
+            unflushed,
             cache,
             rate_limits,
             wechat: Arc::new(wechat),
@@ -219,7 +223,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             telemetry::prometheus().run_upkeep();
         }
     });
-    idempotency::spawn_purge(data.db.clone());
+    idempotency::spawn_purge(data.unflushed.clone());
     let mut server = HttpServer::new(move || {
         // The last `wrap` runs first: request context (ids, problem bodies) around
         // everything, idempotency inside it so its own answers carry the request id, and the

@@ -13,6 +13,8 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Commits that do not wait for the WAL flush (`db::connect_unflushed`).
+    pub unflushed: DatabaseConnection,
     pub cache: Cache,
     pub rate_limits: RateLimits,
     pub wechat: Arc<WechatClient>,

@@ -63,12 +63,12 @@ pub async fn idempotency(
     // The handler reads the body again from here.
     req.set_payload(Payload::from(body));
 
-    let claim = match service::claim(&state.db, user, &key, &print).await {
+    let claim = match service::claim(&state.unflushed, user, &key, &print).await {
         Ok(claim) => claim,
         Err(e) => return Ok(req.error_response(ApiError::from(e))),
     };
     match claim {
-        Claim::Run(id) => run(req, next, &state.db, id).await,
+        Claim::Run(id) => run(req, next, &state.unflushed, id).await,
         Claim::Replay(answer) => {
             metrics::counter!("idempotency_replays_total").increment(1);
             Ok(req.into_response(replay(answer)))

@@ -8,7 +8,16 @@
 //! so a retry runs again. Keys live 24 hours.
 //!
 //! The claim lives in the database, not in Redis, so the guarantee holds across instances
-//! and through a Redis outage, on SQLite and PostgreSQL alike.
+//! and through a Redis outage, on SQLite and PostgreSQL alike. It is written through the
+//! pool whose commits do not wait (`db::connect_unflushed`), without waiting for the WAL flush. Safe for
+//! the claim: the request's own transaction commits after it and its flush carries the
+//! claim along; a claim lost with a database crash before that leaves nothing done to
+//! protect. For the answer it widens a window that already exists (the service stopping
+//! between the request's commit and this write) from that moment to a database crash within
+//! the WAL writer's delay (0.2 s): the claim then stays in progress until it counts as
+//! abandoned, and the retry runs again against the committed state (a 409 such as
+//! `already_answered`, never a second write). What it buys: each is one statement, and a
+//! submission waits for one flush, not three.
 
 pub mod domain;
 mod middleware;

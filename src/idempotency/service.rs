@@ -46,7 +46,7 @@ pub async fn claim(
 ) -> Result<Claim, DbErr> {
     for _ in 0..3 {
         let id = Uuid::now_v7();
-        match repo::insert_claim_unflushed(db, id, user_id, key.as_str(), fingerprint).await {
+        match repo::insert_claim(db, id, user_id, key.as_str(), fingerprint).await {
             Ok(()) => return Ok(Claim::Run(id)),
             Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(e),
@@ -93,7 +93,7 @@ pub async fn complete(
     claim: Uuid,
     answer: StoredAnswer,
 ) -> Result<(), DbErr> {
-    let stored = repo::complete_unflushed(
+    let stored = repo::complete(
         db,
         claim,
         i32::from(answer.status),

@@ -370,3 +370,33 @@ async fn an_oversized_body_with_a_key_is_still_413() {
     assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     assert!(!org_unit_codes(&app).await.contains(&"big-dept".to_owned()));
 }
+
+/// Claims and stored answers go through the unflushed pool, which does not wait for the
+/// WAL flush; bookings and answers go through the main pool, which does (and `wait_durable`
+/// relies on it). On SQLite both are the one connection.
+#[tokio::test]
+async fn only_the_unflushed_pool_skips_the_flush_wait() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let setting = |db: &sea_orm::DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SHOW synchronous_commit",
+            ))
+            .await
+            .expect("SHOW answers")
+            .and_then(|row| row.try_get_by_index::<String>(0).ok())
+        }
+    };
+    if app.pg_database.is_some() {
+        assert_eq!(setting(&app.state.unflushed).await.as_deref(), Some("off"));
+        assert_eq!(setting(&app.state.db).await.as_deref(), Some("on"));
+    } else {
+        assert_eq!(
+            app.state.unflushed.get_database_backend(),
+            sea_orm::DbBackend::Sqlite
+        );
+    }
+}
