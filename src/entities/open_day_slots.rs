@@ -15,6 +15,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::open_days::Entity",
+        from = "Column::OpenDayId",
+        to = "super::open_days::Column::Id"
+    )]
+    OpenDay,
+}
+
+impl Related<super::open_days::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::OpenDay.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

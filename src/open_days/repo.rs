@@ -132,6 +132,18 @@ pub async fn find_slot(
     Slots::find_by_id(id).one(db).await
 }
 
+/// A slot with its open day, in one query (a booking reads both before anything else).
+pub async fn find_slot_with_event(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<(open_day_slots::Model, open_days::Model)>, DbErr> {
+    Ok(Slots::find_by_id(id)
+        .find_also_related(OpenDays)
+        .one(db)
+        .await?
+        .and_then(|(slot, event)| Some((slot, event?))))
+}
+
 pub async fn insert_slot(
     db: &impl ConnectionTrait,
     m: open_day_slots::ActiveModel,
@@ -230,17 +242,120 @@ pub async fn find_by_code(
         .await
 }
 
-pub async fn code_taken(
+/// A confirmed booking, as one statement: the seats, the reservation, its consent record and
+/// its confirmation notice.
+pub struct Booking<'a> {
+    pub reservation: Uuid,
+    pub open_day_id: Uuid,
+    pub slot_id: Uuid,
+    pub resident_id: Uuid,
+    pub party_size: i32,
+    pub visitor_name_enc: String,
+    pub phone_enc: String,
+    pub verification_code: &'a str,
+    pub now: DateTime<Utc>,
+    pub consent_purpose: &'a str,
+    pub notice_version: &'a str,
+    pub request_id: Option<String>,
+    pub notice: &'a crate::notifications::Notice,
+}
+
+/// PostgreSQL only: books in one autocommit statement, so the slot's row is locked only
+/// inside the database, from the seat's UPDATE to the commit, never across a round trip to
+/// this process (in a release minute every booking of the slot queues on that lock, and a
+/// round trip then waits behind thousands of requests for a worker). It writes the rows
+/// `consent::record` and `notifications::enqueue` would. `None` when the slot is short of
+/// seats (nothing written); a unique violation when the resident already holds a
+/// reservation of the event or the code is in use there (`uq_reservations_code`). Run it
+/// where commits do not wait for the flush, then `wait_durable` before answering.
+pub async fn book_at_once(
+    db: &impl ConnectionTrait,
+    b: Booking<'_>,
+) -> Result<Option<reservations::Model>, DbErr> {
+    const SQL: &str = r#"
+WITH seat AS (
+    UPDATE open_day_slots SET taken = taken + $1
+    WHERE id = $2 AND taken + $1 <= capacity
+    RETURNING id
+), booked AS (
+    INSERT INTO reservations (id, open_day_id, slot_id, resident_id, active_resident_id,
+        party_size, visitor_name_enc, phone_enc, verification_code, status, created_at,
+        confirmed_at)
+    SELECT $3, $4, seat.id, $5, $5, $1, $6, $7, $8, $9, $10, $10 FROM seat
+    RETURNING *
+), consent AS (
+    INSERT INTO consents (id, resident_id, purpose, notice_version, accepted_at, request_id)
+    SELECT $11, $5, $12, $13, $10, $14 FROM booked
+), notice AS (
+    INSERT INTO notifications (id, resident_id, kind, title, body, page, data,
+        delivery_state, attempts, next_attempt_at, created_at)
+    SELECT $15, $5, $16, $17, $18, $19, $20, $21, 0, $10, $10 FROM booked
+)
+SELECT * FROM booked"#;
+    let n = b.notice;
+    let data = serde_json::to_value(&n.data).map_err(|e| DbErr::Json(e.to_string()))?;
+    let values: Vec<sea_orm::Value> = vec![
+        b.party_size.into(),
+        b.slot_id.into(),
+        b.reservation.into(),
+        b.open_day_id.into(),
+        b.resident_id.into(),
+        b.visitor_name_enc.into(),
+        b.phone_enc.into(),
+        b.verification_code.into(),
+        St::Confirmed.as_str().into(),
+        b.now.into(),
+        Uuid::now_v7().into(),
+        b.consent_purpose.into(),
+        b.notice_version.into(),
+        b.request_id.into(),
+        Uuid::now_v7().into(),
+        n.kind.as_str().into(),
+        n.title.as_str().into(),
+        n.body.as_str().into(),
+        n.page.clone().into(),
+        data.into(),
+        crate::notifications::DeliveryState::Pending.as_str().into(),
+    ];
+    Reservations::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            SQL,
+            values,
+        ))
+        .one(db)
+        .await
+}
+
+/// Whether `e` is the unique violation of a verification code already in use on the event.
+pub fn is_code_clash(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(m)) if m.contains("uq_reservations_code"))
+}
+
+/// What stands in the way of a new reservation of `resident_id` with `code`: whether she
+/// already holds an active one on the event, and whether the code is in use there. One query,
+/// both unique indexes.
+pub async fn clashes(
     db: &impl ConnectionTrait,
     open_day_id: Uuid,
+    resident_id: Uuid,
     code: &str,
-) -> Result<bool, DbErr> {
-    Ok(Reservations::find()
+) -> Result<(bool, bool), DbErr> {
+    let rows = Reservations::find()
         .filter(reservations::Column::OpenDayId.eq(open_day_id))
-        .filter(reservations::Column::VerificationCode.eq(code))
-        .one(db)
-        .await?
-        .is_some())
+        .filter(
+            Condition::any()
+                .add(reservations::Column::ActiveResidentId.eq(resident_id))
+                .add(reservations::Column::VerificationCode.eq(code)),
+        )
+        .limit(2)
+        .all(db)
+        .await?;
+    Ok((
+        rows.iter()
+            .any(|r| r.active_resident_id == Some(resident_id)),
+        rows.iter().any(|r| r.verification_code == code),
+    ))
 }
 
 pub async fn active_of_resident(
