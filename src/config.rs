@@ -57,6 +57,9 @@ pub struct Settings {
     /// Empty means the embedded SQLite database at `<data_dir>/canyu.db`.
     pub database_url: String,
     pub database_max_connections: u32,
+    /// Connections each PostgreSQL pool keeps open while idle, so a release minute after a
+    /// quiet night does not begin by opening (and preparing statements on) connections.
+    pub database_min_connections: u32,
     /// How long a request waits for a PostgreSQL connection (a busy pool, or a database that
     /// is away) before it is answered 503 `database_unavailable`.
     pub database_acquire_timeout_ms: u64,
@@ -126,6 +129,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
             database_max_connections: 10,
+            database_min_connections: 5,
             database_acquire_timeout_ms: 5_000,
             redis_url: String::new(),
             cache_prefix: "canyu:".into(),

@@ -34,6 +34,7 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         // While PostgreSQL is away (restarting) the pool keeps retrying refused connections
         // until this deadline: it bounds how long a request waits before its 503.
         opts.max_connections(settings.database_max_connections)
+            .min_connections(min_connections(settings))
             .acquire_timeout(Duration::from_millis(
                 settings.database_acquire_timeout_ms.max(100),
             ));
@@ -58,11 +59,18 @@ pub async fn connect_unflushed(
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
         .max_connections(settings.database_max_connections)
+        .min_connections(min_connections(settings))
         .acquire_timeout(Duration::from_millis(
             settings.database_acquire_timeout_ms.max(100),
         ))
         .map_sqlx_postgres_opts(|o| o.options([("synchronous_commit", "off")]));
     Database::connect(opts).await
+}
+
+fn min_connections(settings: &Settings) -> u32 {
+    settings
+        .database_min_connections
+        .min(settings.database_max_connections)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
