@@ -36,7 +36,7 @@ use actix_web::{
     web,
 };
 use moka::future::Cache as Moka;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
 use super::{domain::Visitor, dto::ReserveRequest};
@@ -66,6 +66,10 @@ pub struct StormGuard {
 struct EventGate {
     to_database: Semaphore,
     known: Mutex<Option<Known>>,
+    /// Wakes every parked attempt when a slot is found full: handing the refusal down the
+    /// semaphore's queue one permit at a time would wake them one after another, each
+    /// behind the worker's whole run queue.
+    found_full: Notify,
 }
 
 /// What one attempt found, as of `at`.
@@ -98,6 +102,7 @@ impl StormGuard {
                 Arc::new(EventGate {
                     to_database: Semaphore::new(permits),
                     known: Mutex::new(None),
+                    found_full: Notify::new(),
                 })
             })
             .await
@@ -147,21 +152,24 @@ impl EventGate {
         if holders.len() > MAX_HOLDERS {
             return;
         }
-        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        match known.as_mut() {
-            Some(k) if k.at.elapsed() < KNOWN_FOR => {
-                k.free.insert(slot, free);
-                k.holders.extend(holders);
-            }
-            _ => {
-                *known = Some(Known {
-                    at: Instant::now(),
-                    free: HashMap::from([(slot, free)]),
-                    max_party,
-                    holders,
-                });
+        {
+            let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+            match known.as_mut() {
+                Some(k) if k.at.elapsed() < KNOWN_FOR => {
+                    k.free.insert(slot, free);
+                    k.holders.extend(holders);
+                }
+                _ => {
+                    *known = Some(Known {
+                        at: Instant::now(),
+                        free: HashMap::from([(slot, free)]),
+                        max_party,
+                        holders,
+                    });
+                }
             }
         }
+        self.found_full.notify_waiters();
     }
 
     fn known_full(&self, slot: Uuid, party: i32, resident: Uuid) -> bool {
@@ -249,10 +257,24 @@ pub async fn storm_guard(
         return Ok(refused(req));
     }
     let gate = guard.gate(attempt.open_day).await;
-    let Ok(_permit) = gate.to_database.acquire().await else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
+    let _permit = loop {
+        // Registered before the check, so news recorded between the two is not missed.
+        let news = gate.found_full.notified();
+        tokio::pin!(news);
+        news.as_mut().enable();
+        // Found full by an attempt that went before while this one waited.
+        if gate.known_full(attempt.slot, attempt.party, attempt.resident) {
+            return Ok(refused(req));
+        }
+        tokio::select! {
+            permit = gate.to_database.acquire() => match permit {
+                Ok(permit) => break permit,
+                Err(_) => return Ok(next.call(req).await?.map_into_boxed_body()),
+            },
+            () = &mut news => {}
+        }
     };
-    // Found full by an attempt that went before while this one waited.
+    // The permit may have come with news not yet looked at.
     if gate.known_full(attempt.slot, attempt.party, attempt.resident) {
         return Ok(refused(req));
     }
