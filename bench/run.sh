@@ -163,8 +163,14 @@ tail -n +"$((HALF + 1))" "$WORK/storm_tokens.txt" >"$WORK/storm_b.txt"
 # token, 404) first: the floor the storm's latencies stand on, measured in this run.
 sed 's/^/x/' "$WORK/storm_a.txt" >"$WORK/floor_a.txt"
 sed 's/^/x/' "$WORK/storm_b.txt" >"$WORK/floor_b.txt"
+# Setup's dirty pages (5,000 residents just inserted) are written out first, so the kernel's
+# writeback and a checkpoint do not land in the middle of either measurement.
+psql "$DB_URL" -qc CHECKPOINT
+sync
 ./target/release/canyu-storm 127.0.0.1 /api/v1/storm-floor "$WORK/reserve.json" "$WORK/floor.json" \
     "$PORT" "$WORK/floor_a.txt" "$PORT_B" "$WORK/floor_b.txt" || fail "storm client failed (floor)"
+# The floor's 5,000 closed connections are torn down by the kernel before the storm starts.
+sleep 2
 ./target/release/canyu-storm 127.0.0.1 "/api/v1/open-days/$OPEN_DAY/reservations" "$WORK/reserve.json" \
     "$WORK/storm.json" "$PORT" "$WORK/storm_a.txt" "$PORT_B" "$WORK/storm_b.txt" || fail "storm client failed"
 read -r FLOOR_P50 FLOOR_P99 < <(python3 - "$WORK/floor.json" <<'PY'
