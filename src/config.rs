@@ -129,7 +129,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
             database_max_connections: 10,
-            database_min_connections: 5,
+            database_min_connections: 10,
             database_acquire_timeout_ms: 5_000,
             redis_url: String::new(),
             cache_prefix: "canyu:".into(),

@@ -58,13 +58,19 @@ pub async fn connect_unflushed(
     let mut opts = ConnectOptions::new(settings.effective_database_url());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .max_connections(settings.database_max_connections)
-        .min_connections(min_connections(settings))
+        .max_connections(unflushed_size(settings))
+        .min_connections(min_connections(settings).min(unflushed_size(settings)))
         .acquire_timeout(Duration::from_millis(
             settings.database_acquire_timeout_ms.max(100),
         ))
         .map_sqlx_postgres_opts(|o| o.options([("synchronous_commit", "off")]));
     Database::connect(opts).await
+}
+
+/// Half the main pool: its statements are single and short (a claim, an answer, a booking),
+/// while the main pool also carries transactions and reads.
+fn unflushed_size(settings: &Settings) -> u32 {
+    settings.database_max_connections.div_ceil(2).max(1)
 }
 
 fn min_connections(settings: &Settings) -> u32 {

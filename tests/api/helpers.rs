@@ -85,6 +85,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         rate_limit_login_per_min: 10_000,
         rate_limit_submit_per_min: 10_000,
         workers: 2,
+        // Many apps share one PostgreSQL (max_connections 100) while tests run in parallel:
+        // connections are opened when needed, not kept warm.
+        database_min_connections: 0,
         // Tests tick jobs by hand (`run_job`); the scheduler test turns it back on.
         jobs_enabled: false,
         ..Settings::default()
