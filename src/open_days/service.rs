@@ -609,12 +609,16 @@ pub async fn reserve(
     req: ReserveRequest,
 ) -> ApiResult<ReservationView> {
     let db = &state.db;
-    // The rate limit (Redis) and the slot (the database) are asked at the same time: in a
-    // release minute every round trip before the seat is one more wait for the whole queue.
+    // The rate limit (Redis), the slot and the resident's no-shows are asked at the same
+    // time: in a release minute every round trip before the seat is one more wait in a
+    // worker's queue of thousands.
     let resident = resident_id.to_string();
-    let (limited, found) = tokio::join!(
+    let now = Utc::now();
+    let policy = policy(state);
+    let (limited, found, no_shows) = tokio::join!(
         rate_limit::check(state, Limit::Submission, &resident),
         repo::find_slot_with_event(db, req.slot_id),
+        repo::no_show_times(db, resident_id, now - policy.lookback()),
     );
     limited?;
     consent::require(req.consent)?;
@@ -653,7 +657,6 @@ pub async fn reserve(
         ));
     }
     let party = i32::try_from(req.party_size).unwrap_or(i32::MAX);
-    let now = Utc::now();
     match booking_phase(now, event.booking_opens_at, event.booking_closes_at) {
         BookingPhase::NotOpen => {
             return Err(ApiError::conflict(
@@ -673,9 +676,7 @@ pub async fn reserve(
     if slot.ends_at <= now {
         return Err(ApiError::conflict("slot_ended", "该时段已结束"));
     }
-    let policy = policy(state);
-    let no_shows = repo::no_show_times(db, resident_id, now - policy.lookback()).await?;
-    if let Some(lifts) = policy.suspended_until(&no_shows, now) {
+    if let Some(lifts) = policy.suspended_until(&no_shows?, now) {
         return Err(ApiError::forbidden(
             "booking_suspended",
             format!("您近期多次预约未到场，{} 前暂不能预约", beijing(lifts)),
