@@ -21,7 +21,10 @@ STORM_SEATS=100
 POOL="${BENCH_POOL:-10}"
 PG_ADMIN="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
 DB_NAME=canyu_bench
-DB_URL="${PG_ADMIN%/*}/$DB_NAME"
+# Everything here talks to PostgreSQL over loopback, without TLS: the service, pgbench and psql
+# alike (this machine's PostgreSQL offers TLS, which clients take by default; a same-host or
+# private-network deployment, like docker-compose.yml's, has none).
+DB_URL="${PG_ADMIN%/*}/$DB_NAME?sslmode=disable"
 REDIS_URL="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 SECRET="bench-secret-$(date +%s)-0123456789abcdef0123456789"
 WORK="$(mktemp -d)"
