@@ -130,21 +130,23 @@ async fn get_survey(
         let view = service::get_for_staff(&state, &staff, id).await?;
         return Ok(HttpResponse::Ok().json(SurveyForCaller::Staff(view)));
     }
-    if let Some(tag) = service::etag(&state, id).await?
-        && req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+    // One pointer lookup serves both the ETag and the body.
+    let pointer = service::resident_pointer(&state, id).await?;
+    let tag = pointer.etag(id);
+    if req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
     {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
             .finish());
     }
-    let (pointer, bytes, source) = service::resident_view(&state, id).await?;
+    let (bytes, source) = service::resident_view(&state, id, pointer).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .insert_header((header::ETAG, pointer.etag(id)))
+        .insert_header((header::ETAG, tag))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .insert_header((
             "x-cache",

@@ -538,14 +538,14 @@ pub async fn list_for_resident(
 }
 
 /// The current version as residents see it: cached bytes, with an ETag.
-pub async fn resident_view(state: &AppState, id: Uuid) -> ApiResult<(Pointer, Bytes, Source)> {
-    let p = hot::pointer(state, id).await?.ok_or_else(not_found)?;
-    let (bytes, source) = hot::bytes(state, id, p).await?;
-    Ok((p, bytes, source))
+/// The current published version's pointer, for residents; 404 when there is none.
+pub async fn resident_pointer(state: &AppState, id: Uuid) -> ApiResult<Pointer> {
+    hot::pointer(state, id).await?.ok_or_else(not_found)
 }
 
-pub async fn etag(state: &AppState, id: Uuid) -> ApiResult<Option<String>> {
-    Ok(hot::pointer(state, id).await?.map(|p| p.etag(id)))
+/// The resident's view of the version `p` names, as sent.
+pub async fn resident_view(state: &AppState, id: Uuid, p: Pointer) -> ApiResult<(Bytes, Source)> {
+    hot::bytes(state, id, p).await
 }
 
 /// Replays the questionnaire over a submission and stores it: once per resident, under the
