@@ -1,14 +1,14 @@
 //! The release minute: an open day's slots are published at 9:00 and thousands of residents
 //! press 预约 at once, while a slot holds a hundred. Every attempt that reaches the booking
-//! transaction first claims its Idempotency-Key and reads the event, the slot and the
-//! resident's history; the few hundred that win are worth that, the thousands refused are not.
+//! first claims its Idempotency-Key and reads the event, the slot and the resident's
+//! history; the few hundred that win are worth that, the thousands refused are not.
 //!
 //! So, per instance and in memory only: attempts on one open day go to the database a few at a
 //! time (as many as the pool has connections; more would only queue there), and once one of
 //! them has found a slot full, the others waiting are refused at once with the same
-//! `slot_full` the transaction would give, before any claim or query. The seats themselves are
-//! still taken only by the conditional UPDATE in the transaction: this knowledge can only
-//! refuse, never admit.
+//! `slot_full` the booking would give, before any claim or query. The seats themselves are
+//! still taken only by the booking's conditional UPDATE: this knowledge can only refuse, never
+//! admit.
 //!
 //! What is known lapses after a second and is dropped here as soon as this instance frees a
 //! seat or changes the event, so a seat freed through another instance is bookable here
