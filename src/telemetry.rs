@@ -12,7 +12,7 @@ use std::{
 };
 
 use actix_web::{
-    Error, HttpRequest, ResponseError,
+    Error, HttpMessage, HttpRequest, ResponseError,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::header::{self, HeaderName, HeaderValue},
@@ -74,6 +74,10 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
+/// The route a middleware answered for before the router ran (the open-day storm guard's
+/// refusals), so they are counted under their route, not as unmatched.
+pub struct RouteLabel(pub &'static str);
+
 /// The matched route's pattern (`/api/v1/surveys/{id}`), for labels. `match_pattern` walks
 /// the whole route table again, matching its patterns' regexes, on every request: on a hot
 /// read that was the largest single cost. So the pattern is derived from what the router
@@ -84,9 +88,13 @@ fn route_of(req: &HttpRequest) -> String {
     static CONFIRMED: OnceLock<RwLock<HashSet<String>>> = OnceLock::new();
     let info = req.match_info();
     // A route's resource consumes the whole path; the default service (404) consumes none
-    // of it, or only a scope's prefix.
+    // of it, or only a scope's prefix. So does a middleware that answers before routing,
+    // unless it names the route.
     if !info.unprocessed().is_empty() {
-        return "unmatched".to_owned();
+        return req
+            .extensions()
+            .get::<RouteLabel>()
+            .map_or_else(|| "unmatched".to_owned(), |l| l.0.to_owned());
     }
     let confirmed = CONFIRMED.get_or_init(RwLock::default);
     let derived = derive_route(req.path(), info.iter());
@@ -213,7 +221,20 @@ pub async fn request_context(
 
 #[cfg(test)]
 mod tests {
-    use super::derive_route;
+    use actix_web::{HttpMessage, test::TestRequest};
+
+    use super::{RouteLabel, derive_route, route_of};
+
+    #[test]
+    fn an_answer_given_before_routing_is_counted_under_the_route_it_names() {
+        let req = TestRequest::post()
+            .uri("/api/v1/open-days/01a21cb9-6eed-7450-a45f-99de0002de15/reservations")
+            .to_http_request();
+        assert_eq!(route_of(&req), "unmatched");
+        req.extensions_mut()
+            .insert(RouteLabel("/api/v1/open-days/{id}/reservations"));
+        assert_eq!(route_of(&req), "/api/v1/open-days/{id}/reservations");
+    }
 
     #[test]
     fn captures_are_put_back_as_names_in_path_order() {

@@ -28,7 +28,7 @@ use std::{
 };
 
 use actix_web::{
-    Error,
+    Error, HttpMessage,
     body::{BoxBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
     http::Method,
@@ -40,7 +40,10 @@ use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
 use super::{domain::Visitor, dto::ReserveRequest};
-use crate::{auth::resident_of_bearer, error::ApiError, extract::buffer_body, state::AppState};
+use crate::{
+    auth::resident_of_bearer, error::ApiError, extract::buffer_body, state::AppState,
+    telemetry::RouteLabel,
+};
 
 /// How long a full slot is taken as full without asking the database again.
 const KNOWN_FOR: Duration = Duration::from_secs(1);
@@ -217,6 +220,8 @@ fn attempt_of(open_day: Uuid, resident: Uuid, body: &[u8]) -> Option<Attempt> {
 
 fn refused(req: ServiceRequest) -> ServiceResponse<BoxBody> {
     metrics::counter!("open_day_storm_refusals_total").increment(1);
+    req.extensions_mut()
+        .insert(RouteLabel("/api/v1/open-days/{id}/reservations"));
     req.error_response(ApiError::conflict("slot_full", "该时段已约满"))
 }
 
