@@ -31,15 +31,20 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(1)
             .acquire_timeout(Duration::from_secs(30));
     } else {
-        // While PostgreSQL is away (restarting) the pool keeps retrying refused connections
-        // until this deadline: it bounds how long a request waits before its 503.
-        opts.max_connections(settings.database_max_connections)
-            .min_connections(min_connections(settings))
-            .acquire_timeout(Duration::from_millis(
-                settings.database_acquire_timeout_ms.max(100),
-            ));
+        postgres_pool(&mut opts, settings, settings.database_max_connections);
     }
     Database::connect(opts).await
+}
+
+/// Sizes a PostgreSQL pool of `size` connections, kept warm up to the configured minimum.
+fn postgres_pool(opts: &mut ConnectOptions, settings: &Settings, size: u32) {
+    // While PostgreSQL is away (restarting) the pool keeps retrying refused connections
+    // until this deadline: it bounds how long a request waits before its 503.
+    opts.max_connections(size)
+        .min_connections(settings.database_min_connections.min(size))
+        .acquire_timeout(Duration::from_millis(
+            settings.database_acquire_timeout_ms.max(100),
+        ));
 }
 
 /// A second pool, on PostgreSQL, whose sessions commit without waiting for the WAL flush, so
@@ -58,25 +63,12 @@ pub async fn connect_unflushed(
     let mut opts = ConnectOptions::new(settings.effective_database_url());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .max_connections(unflushed_size(settings))
-        .min_connections(min_connections(settings).min(unflushed_size(settings)))
-        .acquire_timeout(Duration::from_millis(
-            settings.database_acquire_timeout_ms.max(100),
-        ))
         .map_sqlx_postgres_opts(|o| o.options([("synchronous_commit", "off")]));
+    // Half the main pool: its statements are single and short (a claim, an answer, a
+    // booking), while the main pool also carries transactions and reads.
+    let size = settings.database_max_connections.div_ceil(2).max(1);
+    postgres_pool(&mut opts, settings, size);
     Database::connect(opts).await
-}
-
-/// Half the main pool: its statements are single and short (a claim, an answer, a booking),
-/// while the main pool also carries transactions and reads.
-fn unflushed_size(settings: &Settings) -> u32 {
-    settings.database_max_connections.div_ceil(2).max(1)
-}
-
-fn min_connections(settings: &Settings) -> u32 {
-    settings
-        .database_min_connections
-        .min(settings.database_max_connections)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
