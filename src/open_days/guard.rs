@@ -41,8 +41,7 @@ use uuid::Uuid;
 
 use super::{domain::Visitor, dto::ReserveRequest};
 use crate::{
-    auth::resident_of_bearer, error::ApiError, extract::buffer_body, state::AppState,
-    telemetry::RouteLabel,
+    auth::resident_of_bearer, extract::buffer_body, state::AppState, telemetry::RouteLabel,
 };
 
 /// How long a full slot is taken as full without asking the database again.
@@ -109,14 +108,6 @@ impl StormGuard {
                 })
             })
             .await
-    }
-
-    /// Whether an attempt of `party` on `slot` is known to find it full.
-    async fn known_full(&self, open_day: Uuid, slot: Uuid, party: i32, resident: Uuid) -> bool {
-        let Some(gate) = self.events.get(&open_day).await else {
-            return false;
-        };
-        gate.known_full(slot, party, resident)
     }
 
     /// Whether a fresh record of `open_day` is held (so the caller need not load one).
@@ -222,7 +213,7 @@ fn refused(req: ServiceRequest) -> ServiceResponse<BoxBody> {
     metrics::counter!("open_day_storm_refusals_total").increment(1);
     req.extensions_mut()
         .insert(RouteLabel("/api/v1/open-days/{id}/reservations"));
-    req.error_response(ApiError::conflict("slot_full", "该时段已约满"))
+    req.error_response(super::service::slot_full())
 }
 
 /// Outside the idempotency middleware, so a refusal here claims no key.
@@ -249,19 +240,7 @@ pub async fn storm_guard(
     let Some(attempt) = attempt else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let guard = &state.open_day_guard;
-    if guard
-        .known_full(
-            attempt.open_day,
-            attempt.slot,
-            attempt.party,
-            attempt.resident,
-        )
-        .await
-    {
-        return Ok(refused(req));
-    }
-    let gate = guard.gate(attempt.open_day).await;
+    let gate = state.open_day_guard.gate(attempt.open_day).await;
     let _permit = loop {
         // Registered before the check, so news recorded between the two is not missed.
         let news = gate.found_full.notified();
@@ -313,7 +292,7 @@ mod tests {
         let guard = StormGuard::new(4);
         let (event, slot, other_slot) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let (holder, newcomer) = (Uuid::now_v7(), Uuid::now_v7());
-        assert!(!guard.known_full(event, slot, 1, newcomer).await);
+        assert!(!guard.gate(event).await.known_full(slot, 1, newcomer));
         let found = Found {
             slot,
             free: 1,
@@ -322,17 +301,17 @@ mod tests {
         };
         guard.record(event, found).await;
         assert!(
-            !guard.known_full(event, slot, 1, newcomer).await,
+            !guard.gate(event).await.known_full(slot, 1, newcomer),
             "one seat left"
         );
-        assert!(guard.known_full(event, slot, 2, newcomer).await);
-        assert!(!guard.known_full(event, slot, 2, holder).await);
-        assert!(!guard.known_full(event, other_slot, 2, newcomer).await);
+        assert!(guard.gate(event).await.known_full(slot, 2, newcomer));
+        assert!(!guard.gate(event).await.known_full(slot, 2, holder));
+        assert!(!guard.gate(event).await.known_full(other_slot, 2, newcomer));
         assert!(
-            !guard.known_full(event, slot, 5, newcomer).await,
+            !guard.gate(event).await.known_full(slot, 5, newcomer),
             "too large a party"
         );
         guard.forget(event).await;
-        assert!(!guard.known_full(event, slot, 2, newcomer).await);
+        assert!(!guard.gate(event).await.known_full(slot, 2, newcomer));
     }
 }

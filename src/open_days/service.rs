@@ -45,6 +45,15 @@ fn not_found() -> ApiError {
     ApiError::not_found("open_day_not_found", "没有这个开放日")
 }
 
+/// The refusal of a slot short of seats, here and in the storm guard alike.
+pub(super) fn slot_full() -> ApiError {
+    ApiError::conflict("slot_full", "该时段已约满")
+}
+
+fn already_reserved() -> ApiError {
+    ApiError::conflict("already_reserved", "您已预约过该开放日")
+}
+
 fn reservation_not_found() -> ApiError {
     ApiError::not_found("reservation_not_found", "没有找到这个预约")
 }
@@ -684,21 +693,13 @@ pub async fn reserve(
         .with_extension("lifts_at", serde_json::json!(lifts)));
     }
 
-    let already = || ApiError::conflict("already_reserved", "您已预约过该开放日");
-    let full = || ApiError::conflict("slot_full", "该时段已约满");
     // The slot was read a moment ago: when it was full then and the resident does not want
     // the waitlist, the answer is known without a transaction. Seats taken by then stay taken
     // unless cancelled, so this refuses no booking the conditional update below would admit
     // except one racing a cancellation, which it equally could have lost. In a release-minute
     // storm nearly every attempt ends here, off the slot's row lock.
     if !req.waitlist && i64::from(slot.taken) + i64::from(party) > i64::from(slot.capacity) {
-        found_full(state, &event, &slot).await?;
-        return Err(
-            match repo::active_of_resident(db, event.id, resident_id).await? {
-                Some(_) => already(),
-                None => full(),
-            },
-        );
+        return Err(short_of_seats(state, &event, Some(&slot), resident_id).await?);
     }
     if !req.waitlist && db.get_database_backend() == DbBackend::Postgres {
         return book_at_once(state, &event, &slot, resident_id, party, &visitor, now).await;
@@ -709,7 +710,7 @@ pub async fn reserve(
     for _ in 0..5 {
         let (holds_one, code_taken) = repo::clashes(&txn, event.id, resident_id, &code).await?;
         if holds_one {
-            return Err(already());
+            return Err(already_reserved());
         }
         if !code_taken {
             break;
@@ -749,7 +750,7 @@ pub async fn reserve(
     .await;
     let r = match inserted {
         Ok(r) => r,
-        Err(e) if is_unique_violation(&e) => return Err(already()),
+        Err(e) if is_unique_violation(&e) => return Err(already_reserved()),
         Err(e) => return Err(e.into()),
     };
     consent::record(
@@ -773,15 +774,46 @@ pub async fn reserve(
         if let Some(now_taken) = repo::find_slot(db, slot.id).await? {
             found_full(state, &event, &now_taken).await?;
         }
-        return Err(full());
+        return Err(slot_full());
     }
     txn.commit().await?;
-    crate::db::wait_durable(db).await?;
-    // Only the readers' view changed: what the storm guard knows (slots short of seats)
-    // cannot be made wrong by a seat taken.
+    answer_booked(state, r, &event, &slot).await
+}
+
+/// The answer to a booking just committed, once it is on disk. Only the readers' view
+/// changed: what the storm guard knows (slots short of seats) cannot be made wrong by a seat
+/// taken.
+async fn answer_booked(
+    state: &AppState,
+    r: reservations::Model,
+    event: &open_days::Model,
+    slot: &open_day_slots::Model,
+) -> ApiResult<ReservationView> {
+    crate::db::wait_durable(&state.db).await?;
     state.cache.delete(&view_key(event.id)).await;
     let signer = qr_signer(&state.data_key)?;
-    Ok(reservation_view(r, &event, &slot, &state.data_key, &signer))
+    Ok(reservation_view(r, event, slot, &state.data_key, &signer))
+}
+
+/// The refusal of an attempt that found `slot` short of seats: `already_reserved` for a
+/// resident who holds a reservation of the event (her retry after a lost answer),
+/// `slot_full` otherwise. The storm guard learns of the slot (as read after the attempt
+/// failed) either way.
+async fn short_of_seats(
+    state: &AppState,
+    event: &open_days::Model,
+    slot: Option<&open_day_slots::Model>,
+    resident_id: Uuid,
+) -> ApiResult<ApiError> {
+    if let Some(slot) = slot {
+        found_full(state, event, slot).await?;
+    }
+    Ok(
+        match repo::active_of_resident(&state.db, event.id, resident_id).await? {
+            Some(_) => already_reserved(),
+            None => slot_full(),
+        },
+    )
 }
 
 /// `reserve` for a seat now (not the waitlist) on PostgreSQL: one statement, see
@@ -795,7 +827,6 @@ async fn book_at_once(
     visitor: &Visitor,
     now: DateTime<Utc>,
 ) -> ApiResult<ReservationView> {
-    let already = || ApiError::conflict("already_reserved", "您已预约过该开放日");
     let reservation = Uuid::now_v7();
     let notice = confirmed_notice(event, &beijing(slot.starts_at), reservation, false);
     let request_id = crate::telemetry::current_request_id();
@@ -827,7 +858,7 @@ async fn book_at_once(
                 break;
             }
             Err(e) if repo::is_code_clash(&e) => {}
-            Err(e) if is_unique_violation(&e) => return Err(already()),
+            Err(e) if is_unique_violation(&e) => return Err(already_reserved()),
             Err(e) => return Err(e.into()),
         }
     }
@@ -839,22 +870,11 @@ async fn book_at_once(
         ));
     };
     let Some(r) = booked else {
-        // Short of seats: nothing was written.
-        if repo::active_of_resident(&state.db, event.id, resident_id)
-            .await?
-            .is_some()
-        {
-            return Err(already());
-        }
-        if let Some(now_taken) = repo::find_slot(&state.db, slot.id).await? {
-            found_full(state, event, &now_taken).await?;
-        }
-        return Err(ApiError::conflict("slot_full", "该时段已约满"));
+        // Short of seats, nothing written: the slot is read again for the count.
+        let now_taken = repo::find_slot(&state.db, slot.id).await?;
+        return Err(short_of_seats(state, event, now_taken.as_ref(), resident_id).await?);
     };
-    crate::db::wait_durable(&state.db).await?;
-    state.cache.delete(&view_key(event.id)).await;
-    let signer = qr_signer(&state.data_key)?;
-    Ok(reservation_view(r, event, slot, &state.data_key, &signer))
+    answer_booked(state, r, event, slot).await
 }
 
 /// Books waitlisted parties of a slot into seats just freed, first come first, skipping
