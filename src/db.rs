@@ -29,7 +29,9 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         // "database is locked" errors into an orderly queue. The queue is the design, so a
         // burst (hundreds signing up for one meeting at once) waits longer before giving up.
         opts.max_connections(1)
-            .acquire_timeout(Duration::from_secs(30));
+            .acquire_timeout(Duration::from_secs(30))
+            // A file cannot hang up: no ping round trip through the worker before each use.
+            .test_before_acquire(false);
     } else {
         postgres_pool(&mut opts, settings, settings.database_max_connections);
     }
@@ -44,7 +46,13 @@ fn postgres_pool(opts: &mut ConnectOptions, settings: &Settings, size: u32) {
         .min_connections(settings.database_min_connections.min(size))
         .acquire_timeout(Duration::from_millis(
             settings.database_acquire_timeout_ms.max(100),
-        ));
+        ))
+        // sqlx pings a connection on every checkout by default: a second round trip for each
+        // statement, through the same busy run queues. A connection in use within the last
+        // second is handed out as it is; if PostgreSQL went away meanwhile, its statement
+        // fails as unreachable (503 `database_unavailable`, as any statement in the gap) and
+        // the broken connection is dropped.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1));
 }
 
 /// A second pool, on PostgreSQL, whose sessions commit without waiting for the WAL flush, so
@@ -63,7 +71,12 @@ pub async fn connect_unflushed(
     let mut opts = ConnectOptions::new(settings.effective_database_url());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .map_sqlx_postgres_opts(|o| o.options([("synchronous_commit", "off")]));
+        .map_sqlx_postgres_opts(|o| {
+            o.options([
+                ("synchronous_commit", "off"),
+                ("plan_cache_mode", "force_custom_plan"),
+            ])
+        });
     // Half the main pool: its statements are single and short (a claim, an answer, a
     // booking), while the main pool also carries transactions and reads.
     let size = settings.database_max_connections.div_ceil(2).max(1);

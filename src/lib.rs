@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod cache;
 pub mod check_in_codes;
 pub mod config;

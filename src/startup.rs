@@ -7,7 +7,7 @@ use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
@@ -21,7 +21,8 @@ use crate::{
     personal_data::{self, DataKey},
     rate_limit::RateLimits,
     state::AppState,
-    surveys, telemetry,
+    surveys::{self, writer::SubmissionWriter},
+    telemetry,
     wechat::WechatClient,
 };
 
@@ -103,9 +104,17 @@ impl Application {
         let unflushed = db::connect_unflushed(&settings, &db)
             .await
             .context("cannot connect to the database")?;
+        // Group commits on PostgreSQL, two writers each: one collects the next batch while
+        // the other's statement runs.
+        let postgres = db.get_database_backend() == DbBackend::Postgres;
+        let submissions = postgres.then(|| SubmissionWriter::spawn(db.clone(), 2));
+        let idempotency =
+            postgres.then(|| idempotency::service::Batches::spawn(unflushed.clone(), 2));
         let state = AppState {
             db,
             unflushed,
+            submissions,
+            idempotency,
             cache,
             rate_limits,
             wechat: Arc::new(wechat),

@@ -22,5 +22,9 @@ pub struct AppState {
     pub data_key: DataKey,
     pub hot_surveys: Arc<crate::surveys::hot::HotSurveys>,
     pub open_day_guard: Arc<crate::open_days::guard::StormGuard>,
+    /// Group commit for answer submissions, on PostgreSQL (`surveys::writer`).
+    pub submissions: Option<crate::surveys::writer::SubmissionWriter>,
+    /// Group commit for idempotency claims and answers, on PostgreSQL (on `unflushed`).
+    pub idempotency: Option<crate::idempotency::service::Batches>,
     pub settings: Arc<Settings>,
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{
     domain::{IdempotencyKey, fingerprint, is_replayable},
-    service::{self, Claim, StoredAnswer},
+    service::{self, Batches, Claim, StoredAnswer},
 };
 use crate::{auth::bearer_subject, error::ApiError, extract::buffer_body, state::AppState};
 
@@ -63,12 +63,13 @@ pub async fn idempotency(
     // The handler reads the body again from here.
     req.set_payload(Payload::from(body));
 
-    let claim = match service::claim(&state.unflushed, user, &key, &print).await {
+    let batches = state.idempotency.as_ref();
+    let claim = match service::claim(&state.unflushed, batches, user, &key, &print).await {
         Ok(claim) => claim,
         Err(e) => return Ok(req.error_response(ApiError::from(e))),
     };
     match claim {
-        Claim::Run(id) => run(req, next, &state.unflushed, id).await,
+        Claim::Run(id) => run(req, next, &state.unflushed, batches, id).await,
         Claim::Replay(answer) => {
             metrics::counter!("idempotency_replays_total").increment(1);
             Ok(req.into_response(replay(answer)))
@@ -113,6 +114,7 @@ async fn run<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
     db: &DatabaseConnection,
+    batches: Option<&Batches>,
     claim: Uuid,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let guard = ReleaseOnDrop {
@@ -159,7 +161,7 @@ async fn run<B: MessageBody + 'static>(
     // The work is done either way; when the answer cannot be kept the claim stays in
     // progress, so retries are refused until it counts as abandoned rather than run twice
     // at once.
-    if let Err(e) = service::complete(db, claim, answer).await {
+    if let Err(e) = service::complete(db, batches, claim, answer).await {
         tracing::error!(error = %e, "idempotent answer could not be stored");
     }
     guard.disarm();

@@ -1,11 +1,17 @@
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, Statement, sea_query::Expr,
 };
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::entities::idempotency_keys::{self, Entity as IdempotencyKeys};
+use crate::{
+    batch::{BatchWrite, to_json},
+    entities::idempotency_keys::{self, Entity as IdempotencyKeys},
+};
 
 pub const IN_PROGRESS: &str = "in_progress";
 pub const DONE: &str = "done";
@@ -96,4 +102,93 @@ pub async fn purge_older_than(
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// A claim as the batched insert writes it.
+#[derive(Debug, Serialize)]
+pub struct NewClaim {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub key: String,
+    pub fingerprint: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Claims, batched on PostgreSQL: the claims whose (user, key) is free are written, the
+/// others are left out (and take `service::claim`'s path for a held key).
+pub struct Claims;
+
+impl BatchWrite for Claims {
+    type Item = NewClaim;
+    type Key = Uuid;
+
+    fn key(claim: &NewClaim) -> Uuid {
+        claim.id
+    }
+
+    async fn write(db: &DatabaseConnection, claims: &[NewClaim]) -> Result<HashSet<Uuid>, DbErr> {
+        const SQL: &str = r#"
+INSERT INTO idempotency_keys (id, user_id, key, fingerprint, state, created_at)
+SELECT id, user_id, key, fingerprint, $2, created_at
+FROM json_to_recordset($1::text::json) AS t(id uuid, user_id uuid, key text, fingerprint text,
+    created_at timestamptz)
+ON CONFLICT DO NOTHING
+RETURNING id"#;
+        returned_ids(db, SQL, vec![to_json(&claims)?.into(), IN_PROGRESS.into()]).await
+    }
+}
+
+/// A first answer as the batched update stores it.
+#[derive(Debug, Serialize)]
+pub struct NewAnswer {
+    pub id: Uuid,
+    pub status: i32,
+    pub content_type: Option<String>,
+    /// Base64, as JSON carries no bytes.
+    pub body: String,
+}
+
+/// Stored answers, batched on PostgreSQL: written for the claims still in progress (one
+/// taken over meanwhile is left alone, as in [`complete`]). The ids are also given as an
+/// array: the planner cannot see how few rows the JSON holds, and joined with it alone it
+/// scans the whole table.
+pub struct Answers;
+
+impl BatchWrite for Answers {
+    type Item = NewAnswer;
+    type Key = Uuid;
+
+    fn key(answer: &NewAnswer) -> Uuid {
+        answer.id
+    }
+
+    async fn write(db: &DatabaseConnection, answers: &[NewAnswer]) -> Result<HashSet<Uuid>, DbErr> {
+        const SQL: &str = r#"
+UPDATE idempotency_keys k
+SET state = $2, response_status = t.status, response_content_type = t.content_type,
+    response_body = decode(t.body, 'base64')
+FROM json_to_recordset($1::text::json) AS t(id uuid, status integer, content_type text,
+    body text)
+WHERE k.id = t.id AND k.state = $3
+    AND k.id = ANY(ARRAY(SELECT (a->>'id')::uuid FROM json_array_elements($1::text::json) a))
+RETURNING k.id"#;
+        let values = vec![to_json(&answers)?.into(), DONE.into(), IN_PROGRESS.into()];
+        returned_ids(db, SQL, values).await
+    }
+}
+
+async fn returned_ids(
+    db: &DatabaseConnection,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<HashSet<Uuid>, DbErr> {
+    db.query_all_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await?
+    .iter()
+    .map(|row| row.try_get("", "id"))
+    .collect()
 }

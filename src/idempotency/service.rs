@@ -1,12 +1,30 @@
+use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::{
     domain::{ABANDONED_AFTER, IdempotencyKey, KEY_TTL},
-    repo,
+    repo::{self, Answers, Claims, NewAnswer, NewClaim},
 };
-use crate::error::is_unique_violation;
+use crate::{batch::Batcher, error::is_unique_violation};
+
+/// Claims and answers in group commits (`crate::batch`), on PostgreSQL. Without them
+/// (SQLite: one writer) each is a statement of its own.
+#[derive(Clone)]
+pub struct Batches {
+    claims: Batcher<Claims>,
+    answers: Batcher<Answers>,
+}
+
+impl Batches {
+    pub fn spawn(db: DatabaseConnection, writers: usize) -> Self {
+        Self {
+            claims: Batcher::spawn(db.clone(), writers),
+            answers: Batcher::spawn(db, writers),
+        }
+    }
+}
 
 /// The first answer, as it will be replayed.
 #[derive(Debug)]
@@ -40,16 +58,32 @@ fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
 #[tracing::instrument(skip_all)]
 pub async fn claim(
     db: &DatabaseConnection,
+    batches: Option<&Batches>,
     user_id: Uuid,
     key: &IdempotencyKey,
     fingerprint: &str,
 ) -> Result<Claim, DbErr> {
     for _ in 0..3 {
         let id = Uuid::now_v7();
-        match repo::insert_claim(db, id, user_id, key.as_str(), fingerprint).await {
-            Ok(()) => return Ok(Claim::Run(id)),
-            Err(e) if is_unique_violation(&e) => {}
-            Err(e) => return Err(e),
+        let claimed = match batches {
+            Some(b) => {
+                let claim = NewClaim {
+                    id,
+                    user_id,
+                    key: key.as_str().to_owned(),
+                    fingerprint: fingerprint.to_owned(),
+                    created_at: Utc::now(),
+                };
+                b.claims.write(claim).await?
+            }
+            None => match repo::insert_claim(db, id, user_id, key.as_str(), fingerprint).await {
+                Ok(()) => true,
+                Err(e) if is_unique_violation(&e) => false,
+                Err(e) => return Err(e),
+            },
+        };
+        if claimed {
+            return Ok(Claim::Run(id));
         }
         // Gone already: the holder failed and released it; try again.
         let Some(held) = repo::find(db, user_id, key.as_str()).await? else {
@@ -90,17 +124,23 @@ pub async fn claim(
 /// Records the answer of a claim. A claim that was taken over meanwhile is left alone.
 pub async fn complete(
     db: &DatabaseConnection,
+    batches: Option<&Batches>,
     claim: Uuid,
     answer: StoredAnswer,
 ) -> Result<(), DbErr> {
-    let stored = repo::complete(
-        db,
-        claim,
-        i32::from(answer.status),
-        answer.content_type,
-        answer.body,
-    )
-    .await?;
+    let status = i32::from(answer.status);
+    let stored = match batches {
+        Some(b) => {
+            let answer = NewAnswer {
+                id: claim,
+                status,
+                content_type: answer.content_type,
+                body: STANDARD.encode(&answer.body),
+            };
+            b.answers.write(answer).await?
+        }
+        None => repo::complete(db, claim, status, answer.content_type, answer.body).await?,
+    };
     if !stored {
         tracing::warn!(%claim, "idempotency claim was taken over before its answer was stored");
     }

@@ -11,6 +11,7 @@ pub mod results;
 pub mod routes;
 pub mod service;
 mod stream;
+pub mod writer;
 
 pub use dto::{
     ExportFormat, MyResponse, PublishedSurvey, StaffSurveyView, SurveyBody, SurveyRef,

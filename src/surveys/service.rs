@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use actix_web::{http::StatusCode, web::Bytes};
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use sea_orm::{ActiveValue::Set, TransactionTrait};
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ use super::{
     },
     hot::{self, Pointer, Source},
     repo,
+    writer::{NewItem, NewSubmission, Written},
 };
 use crate::{
     accounts,
@@ -559,7 +560,8 @@ pub async fn submit(
 ) -> ApiResult<SubmittedResponse> {
     let p = hot::pointer(state, id).await?.ok_or_else(not_found)?;
     let (survey, _) = hot::version(state, id, p.version).await?;
-    let now = Utc::now();
+    // PostgreSQL keeps microseconds: the time answered is the time stored.
+    let now = Utc::now().trunc_subsecs(6);
     if p.status == SurveyStatus::Closed || survey.closes_at.is_some_and(|c| c <= now) {
         return Err(ApiError::conflict("survey_closed", "问卷已结束，感谢关注"));
     }
@@ -617,22 +619,6 @@ pub async fn submit(
             )
         })?;
     let keep_informed = survey.keep_informed && req.keep_informed;
-
-    let txn = state.db.begin().await?;
-    match repo::insert_participation(&txn, id, who.id, keep_informed, now.date_naive()).await {
-        Ok(()) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(ApiError::conflict(
-                "already_answered",
-                "您已经填写过这份问卷，感谢参与",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    if keep_informed {
-        // Outcomes already published from this survey's topic: follow them from now on.
-        crate::deliberation::outcomes::follow_from_survey(&txn, id, who.id, now).await?;
-    }
     // Anonymous: a random id and an hour-rounded time, so neither orders nor dates the
     // answers against the participation record.
     let (response_id, respondent, submitted_at) = if survey.anonymous {
@@ -640,6 +626,46 @@ pub async fn submit(
     } else {
         (Uuid::now_v7(), Some(who.id), now)
     };
+    let submission = NewSubmission {
+        survey_id: id,
+        resident_id: who.id,
+        on_day: now.date_naive(),
+        id: response_id,
+        version: p.version,
+        respondent_id: respondent,
+        sub_district: resident.home_subdistrict.clone(),
+        answers: answers.to_json().to_string(),
+        submitted_at,
+        items: items_of(id, response_id, &answers),
+    };
+    let already_answered =
+        || ApiError::conflict("already_answered", "您已经填写过这份问卷，感谢参与");
+    if let Some(writer) = &state.submissions
+        && !keep_informed
+        && survey.max_responses.is_none()
+    {
+        return match writer.write(submission).await? {
+            Written::Stored => Ok(SubmittedResponse {
+                survey_id: id,
+                version: p.version,
+                submitted_at,
+                response_id: respondent.map(|_| response_id),
+            }),
+            Written::AlreadyAnswered => Err(already_answered()),
+        };
+    }
+
+    let txn = state.db.begin().await?;
+    match repo::insert_participation(&txn, id, who.id, keep_informed, submission.on_day).await {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => return Err(already_answered()),
+        Err(e) => return Err(e.into()),
+    }
+    if keep_informed {
+        // Outcomes already published from this survey's topic: follow them from now on.
+        crate::deliberation::outcomes::follow_from_survey(&txn, id, who.id, now).await?;
+    }
+    let items = submission.items.into_iter().map(item_row).collect();
     repo::insert_response(
         &txn,
         survey_responses::ActiveModel {
@@ -647,13 +673,13 @@ pub async fn submit(
             survey_id: Set(id),
             version: Set(p.version),
             respondent_id: Set(respondent),
-            sub_district: Set(resident.home_subdistrict.clone()),
-            answers: Set(answers.to_json().to_string()),
+            sub_district: Set(submission.sub_district),
+            answers: Set(submission.answers),
             submitted_at: Set(submitted_at),
         },
     )
     .await?;
-    repo::insert_items(&txn, items_of(id, response_id, &answers)).await?;
+    repo::insert_items(&txn, items).await?;
     // Only a capped survey counts on its row (an uncapped one is counted from its responses
     // when staff look): every submission to it queues on that row's lock until its commit
     // has flushed. Last before the commit, so the lock is held only for this statement and
@@ -694,22 +720,17 @@ fn round_to_hour(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// One answer broken into rows for aggregation by SQL.
-fn items_of(
-    survey_id: Uuid,
-    response_id: Uuid,
-    answers: &AnswerSet,
-) -> Vec<survey_answer_items::ActiveModel> {
+fn items_of(survey_id: Uuid, response_id: Uuid, answers: &AnswerSet) -> Vec<NewItem> {
     let item =
         |q: &str, row: Option<&str>, option: Option<&str>, num: Option<f64>, text: Option<&str>| {
-            survey_answer_items::ActiveModel {
-                id: sea_orm::ActiveValue::NotSet,
-                response_id: Set(response_id),
-                survey_id: Set(survey_id),
-                question_id: Set(q.to_owned()),
-                row_id: Set(row.map(str::to_owned)),
-                option_id: Set(option.map(str::to_owned)),
-                num: Set(num),
-                text: Set(text.map(str::to_owned)),
+            NewItem {
+                response_id,
+                survey_id,
+                question_id: q.to_owned(),
+                row_id: row.map(str::to_owned),
+                option_id: option.map(str::to_owned),
+                num,
+                text: text.map(str::to_owned),
             }
         };
     let mut out = Vec::new();
@@ -763,6 +784,19 @@ fn items_of(
         }
     }
     out
+}
+
+fn item_row(i: NewItem) -> survey_answer_items::ActiveModel {
+    survey_answer_items::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        response_id: Set(i.response_id),
+        survey_id: Set(i.survey_id),
+        question_id: Set(i.question_id),
+        row_id: Set(i.row_id),
+        option_id: Set(i.option_id),
+        num: Set(i.num),
+        text: Set(i.text),
+    }
 }
 
 /// The surveys a resident took part in, with their answers unless anonymous.

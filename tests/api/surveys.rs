@@ -512,6 +512,190 @@ async fn fifty_simultaneous_submissions_by_one_resident_store_one_response() {
 }
 
 #[tokio::test]
+async fn a_hundred_residents_answering_at_once_are_each_counted_once() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let mut residents = Vec::new();
+    for i in 0..100 {
+        residents.push(app.resident_of(&format!("o-crowd-{i}"), "shichahai").await);
+    }
+    let answer_of = |i: usize| {
+        if i.is_multiple_of(4) {
+            json!({ "satisfied": "no", "why": format!("第{i}号：车位太少") })
+        } else {
+            json!({ "satisfied": "yes", "score": 1 + i % 5 })
+        }
+    };
+    let answers = residents
+        .iter()
+        .enumerate()
+        .map(|(i, r)| app.answer(r, &id, 1, answer_of(i)));
+    let mut receipts = Vec::new();
+    for res in futures_util::future::join_all(answers).await {
+        assert_eq!(res.status(), StatusCode::CREATED);
+        receipts.push(res.json::<Value>().await.unwrap());
+    }
+
+    // Every response is stored as its resident was told: its id, its time.
+    let mut stored = std::collections::HashMap::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = app
+            .get(
+                &format!("/api/v1/surveys/{id}/responses?limit=40{cursor}"),
+                Some(&staff.access_token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        for r in page["items"].as_array().unwrap() {
+            stored.insert(r["id"].clone(), r["submitted_at"].clone());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(stored.len(), 100);
+    for receipt in &receipts {
+        assert_eq!(stored[&receipt["response_id"]], receipt["submitted_at"]);
+    }
+    // Each resident finds her own answers.
+    for i in [0, 1, 57, 99] {
+        let mine: Vec<Value> = app
+            .get("/api/v1/me/responses", Some(&residents[i].access_token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+        let given = answer_of(i);
+        assert_eq!(
+            mine[0]["answers"]["satisfied"]["option"],
+            given["satisfied"]
+        );
+        assert_eq!(mine[0]["answers"]["why"], given["why"]);
+    }
+    let results: Value = app
+        .get(
+            &format!("/api/v1/surveys/{id}/results"),
+            Some(&staff.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(results["response_count"], 100);
+    let satisfied = results["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["question_id"] == "satisfied")
+        .unwrap();
+    let count = |option: &str| {
+        satisfied["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["option_id"] == option)
+            .unwrap()["count"]
+            .clone()
+    };
+    assert_eq!(count("yes"), 75);
+    assert_eq!(count("no"), 25);
+    // A second answer from any of them is still refused.
+    assert_problem(
+        app.answer(&residents[57], &id, 1, answer_of(57)).await,
+        StatusCode::CONFLICT,
+        "already_answered",
+    )
+    .await;
+}
+
+/// The group commit behind submissions on PostgreSQL (SQLite writes each in its own
+/// transaction): a submission PostgreSQL refuses fails alone, and a resident's second
+/// submission in the same batch is told she already answered.
+#[tokio::test]
+async fn one_refused_submission_does_not_fail_the_others_written_with_it() {
+    use canyu::surveys::writer::{NewItem, NewSubmission, SubmissionWriter, Written};
+    let app = spawn_app().await;
+    if app.pg_database.is_none() {
+        assert!(app.state.submissions.is_none());
+        return;
+    }
+    assert!(app.state.submissions.is_some());
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let survey: uuid::Uuid = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await
+        .parse()
+        .unwrap();
+    let writer = SubmissionWriter::spawn(app.state.db.clone(), 1);
+    let submission = |survey_id: uuid::Uuid, resident_id: uuid::Uuid| {
+        let id = uuid::Uuid::now_v7();
+        NewSubmission {
+            survey_id,
+            resident_id,
+            on_day: chrono::Utc::now().date_naive(),
+            id,
+            version: 1,
+            respondent_id: Some(resident_id),
+            sub_district: Some("shichahai".into()),
+            answers: r#"{"satisfied":{"option":"yes"}}"#.into(),
+            submitted_at: chrono::Utc::now(),
+            items: vec![NewItem {
+                response_id: id,
+                survey_id,
+                question_id: "satisfied".into(),
+                row_id: None,
+                option_id: Some("yes".into()),
+                num: None,
+                text: None,
+            }],
+        }
+    };
+    let residents: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::now_v7()).collect();
+    let mut batch: Vec<NewSubmission> = residents.iter().map(|r| submission(survey, *r)).collect();
+    // A survey that does not exist (its foreign key refuses it), and the same resident twice.
+    batch.insert(7, submission(uuid::Uuid::now_v7(), uuid::Uuid::now_v7()));
+    batch.push(submission(survey, residents[3]));
+    let outcomes = futures_util::future::join_all(batch.into_iter().map(|s| writer.write(s))).await;
+
+    assert!(outcomes[7].is_err(), "{:?}", outcomes[7]);
+    let stored = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Written::Stored)))
+        .count();
+    assert_eq!(stored, 20, "{outcomes:?}");
+    assert!(
+        matches!(outcomes[21], Ok(Written::AlreadyAnswered)),
+        "{outcomes:?}"
+    );
+    let count = |sql: &str| {
+        let db = app.state.db.clone();
+        let sql = sql.to_owned();
+        async move {
+            db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get_by_index::<i64>(0)
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM survey_participations").await,
+        20
+    );
+    assert_eq!(count("SELECT count(*) FROM survey_responses").await, 20);
+    assert_eq!(count("SELECT count(*) FROM survey_answer_items").await, 20);
+}
+
+#[tokio::test]
 async fn a_cap_of_ten_holds_against_fifty_residents_at_once() {
     let app = spawn_app().await;
     let staff = app.staff_of("shi.gong", "shichahai").await;

@@ -1,0 +1,148 @@
+//! Group commit for answer submissions on PostgreSQL (`crate::batch`).
+//!
+//! A survey pushed to a whole sub-district brings thousands of submissions a minute, each a
+//! participation, a response and ~20 answer items. Written one transaction each (BEGIN, five
+//! round trips, a flushed commit), PostgreSQL spends its time around the rows rather than on
+//! them. Here the submissions that arrive while a batch is being written go together as one
+//! statement with one flushed commit, and each is answered after that commit: stored, or
+//! already answered by that resident (nothing written).
+//!
+//! Only plain submissions come here: a capped survey counts on its row, and a resident who
+//! asks to be kept informed follows the survey's outcomes, both in the submission's own
+//! transaction (`service::submit`). SQLite has one writer and keeps that transaction too.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::batch::{BatchWrite, Batcher, to_json};
+
+/// One submission, ready to be written.
+#[derive(Debug, Serialize)]
+pub struct NewSubmission {
+    pub survey_id: Uuid,
+    pub resident_id: Uuid,
+    pub on_day: NaiveDate,
+    /// The response's id.
+    pub id: Uuid,
+    pub version: i32,
+    /// `None` for anonymous surveys.
+    pub respondent_id: Option<Uuid>,
+    pub sub_district: Option<String>,
+    pub answers: String,
+    pub submitted_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub items: Vec<NewItem>,
+}
+
+/// One answer item of a submission (see `survey_answer_items`).
+#[derive(Debug, Serialize)]
+pub struct NewItem {
+    pub response_id: Uuid,
+    pub survey_id: Uuid,
+    pub question_id: String,
+    pub row_id: Option<String>,
+    pub option_id: Option<String>,
+    pub num: Option<f64>,
+    pub text: Option<String>,
+}
+
+/// What became of a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Stored and on disk.
+    Stored,
+    /// The resident had already answered this survey: nothing was written.
+    AlreadyAnswered,
+}
+
+/// The submissions' group commit. Cloning shares it.
+#[derive(Clone)]
+pub struct SubmissionWriter(Batcher<Submissions>);
+
+impl SubmissionWriter {
+    /// Starts `writers` writers on `db` (each holds at most one connection at a time).
+    pub fn spawn(db: DatabaseConnection, writers: usize) -> Self {
+        Self(Batcher::spawn(db, writers))
+    }
+
+    /// Writes one submission with whichever others are waiting, and returns once it is on
+    /// disk (or known not to be written).
+    pub async fn write(&self, submission: NewSubmission) -> Result<Written, DbErr> {
+        Ok(if self.0.write(submission).await? {
+            Written::Stored
+        } else {
+            Written::AlreadyAnswered
+        })
+    }
+}
+
+pub struct Submissions;
+
+impl BatchWrite for Submissions {
+    type Item = NewSubmission;
+    /// A resident's second submission to a survey (another device, another key) goes in the
+    /// next statement, where it meets the first's participation.
+    type Key = (Uuid, Uuid);
+
+    fn key(s: &NewSubmission) -> (Uuid, Uuid) {
+        (s.survey_id, s.resident_id)
+    }
+
+    async fn write(
+        db: &DatabaseConnection,
+        submissions: &[NewSubmission],
+    ) -> Result<HashSet<(Uuid, Uuid)>, DbErr> {
+        insert(db, submissions).await
+    }
+}
+
+/// One statement for all of `submissions`: the participations that are new, the responses and answer
+/// items of those only. Returns the (survey, resident) pairs whose submission was stored.
+async fn insert(
+    db: &DatabaseConnection,
+    submissions: &[NewSubmission],
+) -> Result<HashSet<(Uuid, Uuid)>, DbErr> {
+    const SQL: &str = r#"
+WITH input AS (
+    SELECT * FROM json_to_recordset($1::text::json) AS t(survey_id uuid, resident_id uuid,
+        on_day date, id uuid, version integer, respondent_id uuid, sub_district text,
+        answers text, submitted_at timestamptz)
+), part AS (
+    INSERT INTO survey_participations (survey_id, resident_id, keep_informed, on_day)
+    SELECT survey_id, resident_id, false, on_day FROM input
+    ON CONFLICT DO NOTHING
+    RETURNING survey_id, resident_id
+), resp AS (
+    INSERT INTO survey_responses (id, survey_id, version, respondent_id, sub_district, answers,
+        submitted_at)
+    SELECT i.id, i.survey_id, i.version, i.respondent_id, i.sub_district, i.answers,
+        i.submitted_at
+    FROM input i JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
+    RETURNING id
+), items AS (
+    INSERT INTO survey_answer_items (response_id, survey_id, question_id, row_id, option_id,
+        num, text)
+    SELECT it.response_id, it.survey_id, it.question_id, it.row_id, it.option_id, it.num,
+        it.text
+    FROM json_to_recordset($2::text::json) AS it(response_id uuid, survey_id uuid,
+        question_id text, row_id text, option_id text, num double precision, text text)
+    JOIN resp ON resp.id = it.response_id
+)
+SELECT survey_id, resident_id FROM part"#;
+    let items: Vec<&NewItem> = submissions.iter().flat_map(|s| &s.items).collect();
+    let values: Vec<sea_orm::Value> = vec![to_json(&submissions)?.into(), to_json(&items)?.into()];
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            SQL,
+            values,
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "survey_id")?, r.try_get("", "resident_id")?)))
+        .collect()
+}
