@@ -1,8 +1,11 @@
--- One answer submission's statements as the service sends them (captured with log_statement
--- from a run of bench/run.sh), for pgbench: the claim of the Idempotency-Key without a flush
--- wait, the resident's row, the participation, the response with its 20 answer items in one
--- insert, the durable commit, and the stored answer without a flush wait. :survey and
--- :resident are set by bench/run.sh; every transaction is a new respondent.
+-- One answer submission written alone, one transaction at a time: what PostgreSQL does when
+-- each request brings its own statements (the service's path before group commit, captured
+-- with log_statement): the claim of the Idempotency-Key without a flush wait, the resident's
+-- row, the participation, the response with its 20 answer items in one insert, the durable
+-- commit, and the stored answer without a flush wait. The service now batches the claims,
+-- the submissions and the answers of concurrent requests (src/batch.rs); the bench sets the
+-- two side by side. :survey and :resident are set by bench/run.sh; every transaction is a new
+-- respondent.
 \set k random(1, 2000000000)
 BEGIN;
 SET LOCAL synchronous_commit TO OFF;
