@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{
     domain::{IdempotencyKey, fingerprint, is_replayable},
-    service::{self, Batches, Claim, StoredAnswer},
+    service::{self, Batches, Claim, ReleaseOnDrop, StoredAnswer},
 };
 use crate::{auth::bearer_subject, error::ApiError, extract::buffer_body, state::AppState};
 
@@ -117,10 +117,7 @@ async fn run<B: MessageBody + 'static>(
     batches: Option<&Batches>,
     claim: Uuid,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let guard = ReleaseOnDrop {
-        db: Some(db.clone()),
-        claim,
-    };
+    let guard = ReleaseOnDrop::new(db, claim);
     let res = match next.call(req).await {
         Ok(res) => res,
         Err(e) => {
@@ -177,40 +174,4 @@ fn replay(answer: StoredAnswer) -> HttpResponse {
         res.insert_header((header::CONTENT_TYPE, content_type));
     }
     res.body(answer.body)
-}
-
-/// Releases the claim if the request is dropped mid-way (the client went away and actix
-/// dropped the handler), so a retry is not refused as "in progress" until the claim
-/// counts as abandoned.
-struct ReleaseOnDrop {
-    db: Option<DatabaseConnection>,
-    claim: Uuid,
-}
-
-impl ReleaseOnDrop {
-    async fn release(mut self) {
-        if let Some(db) = self.db.take()
-            && let Err(e) = service::release(&db, self.claim).await
-        {
-            tracing::warn!(error = %e, "idempotency claim could not be released");
-        }
-    }
-
-    fn disarm(mut self) {
-        self.db = None;
-    }
-}
-
-impl Drop for ReleaseOnDrop {
-    fn drop(&mut self) {
-        let Some(db) = self.db.take() else { return };
-        let claim = self.claim;
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = service::release(&db, claim).await {
-                    tracing::warn!(error = %e, "idempotency claim could not be released");
-                }
-            });
-        }
-    }
 }

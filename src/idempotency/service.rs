@@ -74,7 +74,10 @@ pub async fn claim(
                     fingerprint: fingerprint.to_owned(),
                     created_at: Utc::now(),
                 };
-                b.claims.write(claim).await?
+                let guard = ReleaseOnDrop::new(db, id);
+                let claimed = b.claims.write(claim).await;
+                guard.disarm();
+                claimed?
             }
             None => match repo::insert_claim(db, id, user_id, key.as_str(), fingerprint).await {
                 Ok(()) => true,
@@ -155,4 +158,48 @@ pub async fn release(db: &DatabaseConnection, claim: Uuid) -> Result<(), DbErr> 
 /// Deletes keys past their lifetime.
 pub async fn purge_expired(db: &DatabaseConnection) -> Result<u64, DbErr> {
     repo::purge_older_than(db, Utc::now() - chrono_duration(KEY_TTL)).await
+}
+
+/// Releases the claim if the request is dropped mid-way (the client went away and actix
+/// dropped the handler), so a retry is not refused as "in progress" until the claim
+/// counts as abandoned. Also armed while a claim waits in its batch: it may still be written
+/// after its caller has gone.
+pub struct ReleaseOnDrop {
+    db: Option<DatabaseConnection>,
+    claim: Uuid,
+}
+
+impl ReleaseOnDrop {
+    pub fn new(db: &DatabaseConnection, claim: Uuid) -> Self {
+        Self {
+            db: Some(db.clone()),
+            claim,
+        }
+    }
+
+    pub async fn release(mut self) {
+        if let Some(db) = self.db.take()
+            && let Err(e) = release(&db, self.claim).await
+        {
+            tracing::warn!(error = %e, "idempotency claim could not be released");
+        }
+    }
+
+    pub fn disarm(mut self) {
+        self.db = None;
+    }
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        let Some(db) = self.db.take() else { return };
+        let claim = self.claim;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = release(&db, claim).await {
+                    tracing::warn!(error = %e, "idempotency claim could not be released");
+                }
+            });
+        }
+    }
 }

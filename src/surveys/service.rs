@@ -638,53 +638,69 @@ pub async fn submit(
         submitted_at,
         items: items_of(id, response_id, &answers),
     };
-    let already_answered =
-        || ApiError::conflict("already_answered", "您已经填写过这份问卷，感谢参与");
-    if let Some(writer) = &state.submissions
-        && !keep_informed
-        && survey.max_responses.is_none()
-    {
-        return match writer.write(submission).await? {
-            Written::Stored => Ok(SubmittedResponse {
-                survey_id: id,
-                version: p.version,
-                submitted_at,
-                response_id: respondent.map(|_| response_id),
-            }),
-            Written::AlreadyAnswered => Err(already_answered()),
-        };
+    let receipt = SubmittedResponse {
+        survey_id: id,
+        version: p.version,
+        submitted_at,
+        response_id: respondent.map(|_| response_id),
+    };
+    let capped = survey.max_responses.is_some();
+    match &state.submissions {
+        // Group commit (PostgreSQL) for plain submissions; a cap or following the outcomes
+        // needs the submission's own transaction.
+        Some(writer) if !keep_informed && !capped => {
+            if writer.write(submission).await? == Written::AlreadyAnswered {
+                return Err(already_answered());
+            }
+        }
+        _ => write_alone(state, submission, keep_informed, capped, now).await?,
     }
+    Ok(receipt)
+}
 
+fn already_answered() -> ApiError {
+    ApiError::conflict("already_answered", "您已经填写过这份问卷，感谢参与")
+}
+
+/// A submission in a transaction of its own: following the survey's outcomes goes with it,
+/// and a capped survey counts it on its row.
+async fn write_alone(
+    state: &AppState,
+    s: NewSubmission,
+    keep_informed: bool,
+    capped: bool,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let id = s.survey_id;
     let txn = state.db.begin().await?;
-    match repo::insert_participation(&txn, id, who.id, keep_informed, submission.on_day).await {
+    match repo::insert_participation(&txn, id, s.resident_id, keep_informed, s.on_day).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(already_answered()),
         Err(e) => return Err(e.into()),
     }
     if keep_informed {
         // Outcomes already published from this survey's topic: follow them from now on.
-        crate::deliberation::outcomes::follow_from_survey(&txn, id, who.id, now).await?;
+        crate::deliberation::outcomes::follow_from_survey(&txn, id, s.resident_id, now).await?;
     }
-    let items = submission.items.into_iter().map(item_row).collect();
     repo::insert_response(
         &txn,
         survey_responses::ActiveModel {
-            id: Set(response_id),
+            id: Set(s.id),
             survey_id: Set(id),
-            version: Set(p.version),
-            respondent_id: Set(respondent),
-            sub_district: Set(submission.sub_district),
-            answers: Set(submission.answers),
-            submitted_at: Set(submitted_at),
+            version: Set(s.version),
+            respondent_id: Set(s.respondent_id),
+            sub_district: Set(s.sub_district),
+            answers: Set(s.answers),
+            submitted_at: Set(s.submitted_at),
         },
     )
     .await?;
-    repo::insert_items(&txn, items).await?;
+    repo::insert_items(&txn, s.items.into_iter().map(item_row).collect()).await?;
     // Only a capped survey counts on its row (an uncapped one is counted from its responses
     // when staff look): every submission to it queues on that row's lock until its commit
     // has flushed. Last before the commit, so the lock is held only for this statement and
     // the commit. A full survey rolls the inserts back.
-    if survey.max_responses.is_some() && !repo::take_response_slot(&txn, id).await? {
+    if capped && !repo::take_response_slot(&txn, id).await? {
         return Err(ApiError::conflict(
             "survey_full",
             "问卷回收数量已满，感谢参与",
@@ -692,9 +708,7 @@ pub async fn submit(
     }
     txn.commit().await?;
     // The cached count only serves the cap's fast refusal: without a cap, skip the re-read.
-    if survey.max_responses.is_some()
-        && let Some(count) = repo::find(&state.db, id).await?.map(|m| m.response_count)
-    {
+    if capped && let Some(count) = repo::find(&state.db, id).await?.map(|m| m.response_count) {
         state
             .cache
             .set_json(
@@ -704,12 +718,7 @@ pub async fn submit(
             )
             .await;
     }
-    Ok(SubmittedResponse {
-        survey_id: id,
-        version: p.version,
-        submitted_at,
-        response_id: respondent.map(|_| response_id),
-    })
+    Ok(())
 }
 
 fn round_to_hour(t: DateTime<Utc>) -> DateTime<Utc> {

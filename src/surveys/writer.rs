@@ -9,7 +9,7 @@
 //!
 //! Only plain submissions come here: a capped survey counts on its row, and a resident who
 //! asks to be kept informed follows the survey's outcomes, both in the submission's own
-//! transaction (`service::submit`). SQLite has one writer and keeps that transaction too.
+//! transaction (`service::write_alone`). SQLite has one writer and keeps that transaction too.
 
 use std::collections::HashSet;
 
@@ -100,8 +100,8 @@ impl BatchWrite for Submissions {
     }
 }
 
-/// One statement for all of `submissions`: the participations that are new, the responses and answer
-/// items of those only. Returns the (survey, resident) pairs whose submission was stored.
+/// One statement for all of `submissions`: the participations that are new, and the
+/// responses and answer items of those only. Returns the (survey, resident) pairs stored.
 async fn insert(
     db: &DatabaseConnection,
     submissions: &[NewSubmission],
