@@ -629,7 +629,9 @@ pub async fn submit(
     let submission = NewSubmission {
         survey_id: id,
         resident_id: who.id,
+        keep_informed,
         on_day: now.date_naive(),
+        answered_at: now,
         id: response_id,
         version: p.version,
         respondent_id: respondent,
@@ -646,14 +648,14 @@ pub async fn submit(
     };
     let capped = survey.max_responses.is_some();
     match &state.submissions {
-        // Group commit (PostgreSQL) for plain submissions; a cap or following the outcomes
-        // needs the submission's own transaction.
-        Some(writer) if !keep_informed && !capped => {
+        // Group commit (PostgreSQL); a capped survey counts on its row, in the submission's
+        // own transaction.
+        Some(writer) if !capped => {
             if writer.write(submission).await? == Written::AlreadyAnswered {
                 return Err(already_answered());
             }
         }
-        _ => write_alone(state, submission, keep_informed, capped, now).await?,
+        _ => write_alone(state, submission, capped).await?,
     }
     Ok(receipt)
 }
@@ -664,23 +666,18 @@ fn already_answered() -> ApiError {
 
 /// A submission in a transaction of its own: following the survey's outcomes goes with it,
 /// and a capped survey counts it on its row.
-async fn write_alone(
-    state: &AppState,
-    s: NewSubmission,
-    keep_informed: bool,
-    capped: bool,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
+async fn write_alone(state: &AppState, s: NewSubmission, capped: bool) -> ApiResult<()> {
     let id = s.survey_id;
     let txn = state.db.begin().await?;
-    match repo::insert_participation(&txn, id, s.resident_id, keep_informed, s.on_day).await {
+    match repo::insert_participation(&txn, id, s.resident_id, s.keep_informed, s.on_day).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(already_answered()),
         Err(e) => return Err(e.into()),
     }
-    if keep_informed {
+    if s.keep_informed {
         // Outcomes already published from this survey's topic: follow them from now on.
-        crate::deliberation::outcomes::follow_from_survey(&txn, id, s.resident_id, now).await?;
+        crate::deliberation::outcomes::follow_from_survey(&txn, id, s.resident_id, s.answered_at)
+            .await?;
     }
     repo::insert_response(
         &txn,

@@ -7,9 +7,8 @@
 //! statement with one flushed commit, and each is answered after that commit: stored, or
 //! already answered by that resident (nothing written).
 //!
-//! Only plain submissions come here: a capped survey counts on its row, and a resident who
-//! asks to be kept informed follows the survey's outcomes, both in the submission's own
-//! transaction (`service::write_alone`). SQLite has one writer and keeps that transaction too.
+//! A capped survey counts each submission on its row, in the submission's own transaction
+//! (`service::write_alone`); SQLite has one writer and keeps that transaction too.
 
 use std::collections::HashSet;
 
@@ -18,14 +17,21 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::batch::{BatchWrite, Batcher, to_json};
+use crate::{
+    batch::{BatchWrite, Batcher, to_json},
+    deliberation::domain::MeetingStatus,
+};
 
 /// One submission, ready to be written.
 #[derive(Debug, Serialize)]
 pub struct NewSubmission {
     pub survey_id: Uuid,
     pub resident_id: Uuid,
+    /// She asked to be told what comes of the survey.
+    pub keep_informed: bool,
     pub on_day: NaiveDate,
+    /// When she answered (`submitted_at` is rounded to the hour on anonymous surveys).
+    pub answered_at: DateTime<Utc>,
     /// The response's id.
     pub id: Uuid,
     pub version: i32,
@@ -109,11 +115,11 @@ async fn insert(
     const SQL: &str = r#"
 WITH input AS (
     SELECT * FROM json_to_recordset($1::text::json) AS t(survey_id uuid, resident_id uuid,
-        on_day date, id uuid, version integer, respondent_id uuid, sub_district text,
-        answers text, submitted_at timestamptz)
+        keep_informed boolean, on_day date, answered_at timestamptz, id uuid, version integer,
+        respondent_id uuid, sub_district text, answers text, submitted_at timestamptz)
 ), part AS (
     INSERT INTO survey_participations (survey_id, resident_id, keep_informed, on_day)
-    SELECT survey_id, resident_id, false, on_day FROM input
+    SELECT survey_id, resident_id, keep_informed, on_day FROM input
     ON CONFLICT DO NOTHING
     RETURNING survey_id, resident_id
 ), resp AS (
@@ -131,10 +137,25 @@ WITH input AS (
     FROM json_to_recordset($2::text::json) AS it(response_id uuid, survey_id uuid,
         question_id text, row_id text, option_id text, num double precision, text text)
     JOIN resp ON resp.id = it.response_id
+), follows AS (
+    -- Outcomes already recorded by the meetings the survey raised: whoever asks to be kept
+    -- informed follows them from now on (as `outcomes::follow_from_survey`).
+    INSERT INTO outcome_follows (outcome_id, resident_id, created_at)
+    SELECT o.id, i.resident_id, i.answered_at
+    FROM input i
+    JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
+    JOIN deliberations d ON d.source_survey_id = i.survey_id AND d.status <> $3
+    JOIN outcomes o ON o.deliberation_id = d.id
+    WHERE i.keep_informed
+    ON CONFLICT (outcome_id, resident_id) DO NOTHING
 )
 SELECT survey_id, resident_id FROM part"#;
     let items: Vec<&NewItem> = submissions.iter().flat_map(|s| &s.items).collect();
-    let values: Vec<sea_orm::Value> = vec![to_json(&submissions)?.into(), to_json(&items)?.into()];
+    let values: Vec<sea_orm::Value> = vec![
+        to_json(&submissions)?.into(),
+        to_json(&items)?.into(),
+        MeetingStatus::Draft.as_str().into(),
+    ];
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

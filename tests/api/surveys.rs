@@ -640,7 +640,9 @@ async fn one_refused_submission_does_not_fail_the_others_written_with_it() {
         NewSubmission {
             survey_id,
             resident_id,
+            keep_informed: false,
             on_day: chrono::Utc::now().date_naive(),
+            answered_at: chrono::Utc::now(),
             id,
             version: 1,
             respondent_id: Some(resident_id),
