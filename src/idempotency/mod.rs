@@ -17,7 +17,8 @@
 //! the WAL writer's delay (0.2 s): the claim then stays in progress until it counts as
 //! abandoned, and the retry runs again against the committed state (a 409 such as
 //! `already_answered`, never a second write). What it buys: each is one statement, and a
-//! submission waits for one flush, not three.
+//! submission waits for one flush, not three. On PostgreSQL the claims, and the answers, of
+//! requests arriving together share that statement (`service::Batches`, `crate::batch`).
 
 pub mod domain;
 mod middleware;
