@@ -98,21 +98,32 @@ impl BatchWrite for Submissions {
         (s.survey_id, s.resident_id)
     }
 
+    /// One statement for all of `submissions`: the participations that are new, and the
+    /// responses and answer items of those only. Answers the (survey, resident) pairs stored.
     async fn write(
         db: &DatabaseConnection,
         submissions: &[NewSubmission],
     ) -> Result<HashSet<(Uuid, Uuid)>, DbErr> {
-        insert(db, submissions).await
+        let items: Vec<&NewItem> = submissions.iter().flat_map(|s| &s.items).collect();
+        let values: Vec<sea_orm::Value> = vec![
+            to_json(&submissions)?.into(),
+            to_json(&items)?.into(),
+            MeetingStatus::Draft.as_str().into(),
+        ];
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                INSERT,
+                values,
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "survey_id")?, r.try_get("", "resident_id")?)))
+            .collect()
     }
 }
 
-/// One statement for all of `submissions`: the participations that are new, and the
-/// responses and answer items of those only. Returns the (survey, resident) pairs stored.
-async fn insert(
-    db: &DatabaseConnection,
-    submissions: &[NewSubmission],
-) -> Result<HashSet<(Uuid, Uuid)>, DbErr> {
-    const SQL: &str = r#"
+const INSERT: &str = r#"
 WITH input AS (
     SELECT * FROM json_to_recordset($1::text::json) AS t(survey_id uuid, resident_id uuid,
         keep_informed boolean, on_day date, answered_at timestamptz, id uuid, version integer,
@@ -150,20 +161,3 @@ WITH input AS (
     ON CONFLICT (outcome_id, resident_id) DO NOTHING
 )
 SELECT survey_id, resident_id FROM part"#;
-    let items: Vec<&NewItem> = submissions.iter().flat_map(|s| &s.items).collect();
-    let values: Vec<sea_orm::Value> = vec![
-        to_json(&submissions)?.into(),
-        to_json(&items)?.into(),
-        MeetingStatus::Draft.as_str().into(),
-    ];
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            SQL,
-            values,
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("", "survey_id")?, r.try_get("", "resident_id")?)))
-        .collect()
-}
