@@ -1,9 +1,13 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use futures_util::future::{Either, Ready, ready};
 use uuid::Uuid;
 
-use super::{Role, repo, tokens::TokenKeys};
+use super::{
+    Role, repo,
+    tokens::{Claims, TokenKeys},
+};
 use crate::{error::ApiError, state::AppState};
 
 /// Any signed-in caller whose access token is valid and not revoked.
@@ -62,19 +66,20 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))
 }
 
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("token_missing", "请先登录"))?;
-    let value = value
-        .to_str()
+    // Not `to_str`, which checks byte by byte: a token is ASCII, and anything else in it
+    // fails its verification all the same.
+    let value = std::str::from_utf8(value.as_bytes())
         .map_err(|_| ApiError::unauthorized("token_invalid", "登录凭证无效，请重新登录"))?;
     match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
-            Ok(token.trim().to_owned())
+            Ok(token.trim())
         }
         _ => Err(ApiError::unauthorized(
             "token_invalid",
@@ -87,26 +92,34 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 /// without refusing anyone: revocation and roles are left to the handler's own extractor.
 pub fn bearer_subject(req: &HttpRequest, tokens: &TokenKeys) -> Option<Uuid> {
     let token = bearer(req).ok()?;
-    tokens.verify(&token).ok().map(|claims| claims.sub)
+    tokens.verify(token).ok().map(|claims| claims.sub)
 }
 
 /// The resident behind a valid bearer token this instance knows is not revoked, or `None`
 /// (no token, staff, revoked, or revocation unknown just now). For middleware that may
 /// answer a resident early; everyone else goes on to the handler's own extractor.
 pub fn resident_of_bearer(req: &HttpRequest, state: &AppState) -> Option<Uuid> {
-    let claims = state.tokens.verify(&bearer(req).ok()?).ok()?;
+    let claims = state.tokens.verify(bearer(req).ok()?).ok()?;
     let not_revoked = state.cache.marked(&revoked_key(claims.jti)) == Some(false);
     (claims.role == Role::Resident && not_revoked).then_some(claims.sub)
 }
 
 async fn identify(state: &AppState, token: &str) -> Result<Identity, ApiError> {
     let claims = state.tokens.verify(token)?;
-    let revoked = match state.cache.marked(&revoked_key(claims.jti)) {
-        Some(known) => known,
-        // The cache cannot tell (Redis down, or not yet subscribed): ask the database
-        // rather than let a revoked token through.
-        None => super::repo::is_revoked(&state.db, claims.jti).await?,
-    };
+    match state.cache.marked(&revoked_key(claims.jti)) {
+        Some(revoked) => identity_of(claims, revoked),
+        None => identity_checked_in_db(state, claims).await,
+    }
+}
+
+/// The cache cannot tell (Redis down, or not yet subscribed): the database is asked rather
+/// than let a revoked token through.
+async fn identity_checked_in_db(state: &AppState, claims: Claims) -> Result<Identity, ApiError> {
+    let revoked = super::repo::is_revoked(&state.db, claims.jti).await?;
+    identity_of(claims, revoked)
+}
+
+fn identity_of(claims: Claims, revoked: bool) -> Result<Identity, ApiError> {
     if revoked {
         return Err(ApiError::unauthorized(
             "token_revoked",
@@ -126,14 +139,26 @@ type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 impl FromRequest for Identity {
     type Error = ApiError;
-    type Future = Fut<Self>;
+    type Future = Either<Ready<Result<Self, ApiError>>, Fut<Self>>;
 
+    /// Answered at once, without a future of its own, whenever this instance knows whether
+    /// the token was revoked (nearly always): every resident request passes here, and the
+    /// token is then neither copied nor boxed.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = state(req).and_then(|s| Ok((s, bearer(req)?)));
-        Box::pin(async move {
-            let (state, token) = found?;
-            identify(&state, &token).await
-        })
+        let verified = state(req).and_then(|state| {
+            let claims = state.tokens.verify(bearer(req)?)?;
+            Ok((state, claims))
+        });
+        let (state, claims) = match verified {
+            Ok(found) => found,
+            Err(e) => return Either::Left(ready(Err(e))),
+        };
+        match state.cache.marked(&revoked_key(claims.jti)) {
+            Some(revoked) => Either::Left(ready(identity_of(claims, revoked))),
+            None => Either::Right(Box::pin(async move {
+                identity_checked_in_db(&state, claims).await
+            })),
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Access tokens (HS256 JWT, short-lived) and refresh tokens (opaque, stored hashed).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use std::{collections::HashMap, sync::Mutex};
+
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use rand::RngCore;
@@ -23,23 +25,66 @@ pub struct Claims {
     pub jti: Uuid,
 }
 
+/// Seconds a token is still taken after its `exp` (clocks of instances differ a little).
+const LEEWAY_SECS: i64 = 30;
+
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     access_ttl_secs: i64,
+    verified: Verified,
+}
+
+/// Tokens whose signature and claims this process has verified, by their exact text: a
+/// resident's phone sends the same token with every request for two hours, and verifying
+/// it (HMAC, base64, two JSON parses) was the largest part of serving a cached
+/// questionnaire. Only the expiry still has to be checked on each use. Two generations of
+/// at most `VERIFIED_PER_GENERATION` tokens each: when the newer fills, the older is dropped
+/// whole, so memory stays bounded (about 3 MB) without keeping an order of use.
+#[derive(Default)]
+struct Verified(Mutex<[HashMap<Box<str>, Claims>; 2]>);
+
+const VERIFIED_PER_GENERATION: usize = 4096;
+
+impl Verified {
+    fn get(&self, token: &str) -> Option<Claims> {
+        let mut generations = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let [newer, older] = &mut *generations;
+        if let Some(claims) = newer.get(token) {
+            return Some(claims.clone());
+        }
+        // Still in use: moved to the newer generation so the next turn does not drop it.
+        let (token, claims) = older.remove_entry(token)?;
+        let found = claims.clone();
+        newer.insert(token, claims);
+        Some(found)
+    }
+
+    fn keep(&self, token: &str, claims: &Claims) {
+        let mut generations = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if generations[0].len() >= VERIFIED_PER_GENERATION {
+            generations[1] = std::mem::take(&mut generations[0]);
+        }
+        generations[0].insert(token.into(), claims.clone());
+    }
+}
+
+fn expired() -> ApiError {
+    ApiError::unauthorized("token_expired", "登录已过期，请重新登录")
 }
 
 impl TokenKeys {
     pub fn new(secret: &[u8], access_ttl_secs: u64) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS.unsigned_abs();
         validation.set_required_spec_claims(&["exp", "iat", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             access_ttl_secs: i64::try_from(access_ttl_secs).unwrap_or(7200),
+            verified: Verified::default(),
         }
     }
 
@@ -67,14 +112,28 @@ impl TokenKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        self.verify_at(token, Utc::now().timestamp())
+    }
+
+    /// `verify` as of `now` (unix seconds) for a token verified before; a token seen for the
+    /// first time is checked against the clock by `jsonwebtoken` itself.
+    fn verify_at(&self, token: &str, now: i64) -> Result<Claims, ApiError> {
+        if let Some(claims) = self.verified.get(token) {
+            // The same test `jsonwebtoken` applies.
+            return if claims.exp < now - LEEWAY_SECS {
+                Err(expired())
+            } else {
+                Ok(claims)
+            };
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => {
-                    ApiError::unauthorized("token_expired", "登录已过期，请重新登录")
-                }
+                ErrorKind::ExpiredSignature => expired(),
                 _ => ApiError::unauthorized("token_invalid", "登录凭证无效，请重新登录"),
-            })
+            })?;
+        self.verified.keep(token, &claims);
+        Ok(claims)
     }
 }
 
@@ -103,6 +162,48 @@ mod tests {
             .issue(Uuid::now_v7(), Role::Admin, None)
             .expect("issue");
         assert_eq!(ours.verify(&token).unwrap_err().code(), "token_invalid");
+    }
+
+    #[test]
+    fn a_token_verified_before_still_expires_and_its_altered_copies_are_refused() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 60);
+        let token = keys
+            .issue(Uuid::now_v7(), Role::Resident, None)
+            .expect("issue");
+        let claims = keys.verify(&token).expect("fresh token");
+        assert_eq!(keys.verify(&token).expect("again").jti, claims.jti);
+        let last_second = claims.exp + LEEWAY_SECS;
+        assert!(keys.verify_at(&token, last_second).is_ok());
+        let err = keys.verify_at(&token, last_second + 1).unwrap_err();
+        assert_eq!(err.code(), "token_expired");
+        // The signature's last character changed: another text, verified afresh.
+        let mut altered = token.clone();
+        let last = altered.pop().expect("non-empty");
+        altered.push(if last == 'A' { 'B' } else { 'A' });
+        assert_eq!(keys.verify(&altered).unwrap_err().code(), "token_invalid");
+    }
+
+    #[test]
+    fn verified_tokens_are_kept_in_two_bounded_generations() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 60);
+        let first = keys
+            .issue(Uuid::now_v7(), Role::Resident, None)
+            .expect("issue");
+        keys.verify(&first).expect("valid");
+        for _ in 0..VERIFIED_PER_GENERATION {
+            let t = keys
+                .issue(Uuid::now_v7(), Role::Resident, None)
+                .expect("issue");
+            keys.verify(&t).expect("valid");
+        }
+        let held = |keys: &TokenKeys| {
+            let g = keys.verified.0.lock().expect("lock");
+            (g[0].len(), g[1].len())
+        };
+        assert_eq!(held(&keys), (1, VERIFIED_PER_GENERATION));
+        // In use again: brought forward, so the next turn keeps it.
+        assert!(keys.verified.get(&first).is_some());
+        assert_eq!(held(&keys), (2, VERIFIED_PER_GENERATION - 1));
     }
 
     #[test]

@@ -8,17 +8,20 @@
 
 mod memory;
 mod near;
+
+pub use near::NEAR_TTL;
 mod redis_store;
 
 use std::{
     sync::{
-        Arc,
+        Arc, LazyLock,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use futures_util::future::BoxFuture;
+use metrics::Counter;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use memory::MemoryStore;
@@ -56,12 +59,18 @@ fn now_ms() -> u64 {
 }
 
 /// Near lookups count like any other, so the hit rate still describes every lookup.
-fn count_lookup(hit: bool) {
-    if hit {
-        metrics::counter!("cache_hits_total").increment(1);
-    } else {
-        metrics::counter!("cache_misses_total").increment(1);
-    }
+/// Counts a lookup of a cached entry, wherever this process kept its copy. The handles are
+/// resolved once (after the recorder is installed): a lookup counts on nearly every request.
+pub fn count_lookup(hit: bool) {
+    static HITS: LazyLock<Counter> = LazyLock::new(|| {
+        crate::telemetry::prometheus();
+        metrics::counter!("cache_hits_total")
+    });
+    static MISSES: LazyLock<Counter> = LazyLock::new(|| {
+        crate::telemetry::prometheus();
+        metrics::counter!("cache_misses_total")
+    });
+    if hit { &HITS } else { &MISSES }.increment(1);
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
@@ -200,6 +209,18 @@ impl Cache {
             .keep(key, found.as_deref().map(Arc::from), seen)
             .await;
         found
+    }
+
+    /// While near copies are in use (Redis, bus live), the generation they are at: it moves
+    /// with every change announced or made here and whenever the bus drops. A value read
+    /// through `get_near` while it was `g` is as fresh as the near copy itself for as long as
+    /// it is still `g` and `NEAR_TTL` has not passed, so a caller may keep its own parsed
+    /// copy on those terms.
+    pub fn near_generation(&self) -> Option<u64> {
+        match self.store {
+            Store::Redis(_) if self.near.is_live() => Some(self.near.generation()),
+            _ => None,
+        }
     }
 
     pub async fn get_json_near<T: DeserializeOwned>(&self, key: &str) -> Option<T> {

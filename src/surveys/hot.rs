@@ -5,9 +5,13 @@
 //! survey is open; publishing and closing move it and announce the move, so every instance
 //! drops its near copy of the pointer and sees the change at once (`Cache::get_near`).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
 
-use actix_web::web::Bytes;
+use actix_web::{http::header::HeaderValue, web::Bytes};
 use moka::future::Cache as Moka;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -40,7 +44,12 @@ const VERSION_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// This process's copies of published versions.
 pub struct HotSurveys {
     versions: Moka<(Uuid, i32), Arc<PublishedSurvey>>,
-    bytes: Moka<(Uuid, i32, SurveyStatus), Bytes>,
+    rendered: Moka<(Uuid, i32, SurveyStatus), Rendered>,
+    /// Pointers as read from Redis and parsed here, each with the cache's near generation it
+    /// was read at (see `Cache::near_generation`) and for `NEAR_TTL` at most: any
+    /// announcement retires them all, and announcements are rare (publishing, closing).
+    /// Spares every questionnaire GET two key strings, the near lookup and a JSON decode.
+    pointers: RwLock<HashMap<Uuid, HeldPointer>>,
     /// The 15 sub-district codes: seeded by a migration and never changed at run time
     /// (administrators add departments only), so every submission need not query them.
     pub(super) sub_districts: tokio::sync::OnceCell<Arc<std::collections::HashSet<String>>>,
@@ -53,12 +62,68 @@ impl Default for HotSurveys {
                 .max_capacity(2_000)
                 .time_to_idle(VERSION_TTL)
                 .build(),
-            bytes: Moka::builder()
+            rendered: Moka::builder()
                 .max_capacity(4_000)
                 .time_to_idle(VERSION_TTL)
                 .build(),
+            pointers: RwLock::default(),
             sub_districts: tokio::sync::OnceCell::new(),
         }
+    }
+}
+
+struct HeldPointer {
+    pointer: Pointer,
+    generation: u64,
+    read_at: Instant,
+    /// The version it names as sent, once a GET has asked for it.
+    rendered: Option<Rendered>,
+}
+
+/// More pointers than surveys in use: past it the copies are dropped and read again.
+const MAX_HELD_POINTERS: usize = 10_000;
+
+impl HotSurveys {
+    fn held<T>(&self, id: Uuid, generation: u64, f: impl FnOnce(&HeldPointer) -> T) -> Option<T> {
+        let held = self.pointers.read().unwrap_or_else(|p| p.into_inner());
+        held.get(&id)
+            .filter(|h| h.generation == generation && h.read_at.elapsed() < crate::cache::NEAR_TTL)
+            .map(f)
+    }
+
+    fn held_pointer(&self, id: Uuid, generation: u64) -> Option<Pointer> {
+        self.held(id, generation, |h| h.pointer)
+    }
+
+    fn held_rendered(&self, id: Uuid, generation: u64) -> Option<Rendered> {
+        self.held(id, generation, |h| h.rendered.clone()).flatten()
+    }
+
+    /// Only beside the very pointer it was rendered for.
+    fn attach_rendered(&self, id: Uuid, pointer: Pointer, generation: u64, rendered: &Rendered) {
+        let mut held = self.pointers.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = held
+            .get_mut(&id)
+            .filter(|h| h.generation == generation && h.pointer == pointer)
+        {
+            h.rendered = Some(rendered.clone());
+        }
+    }
+
+    fn hold_pointer(&self, id: Uuid, pointer: Pointer, generation: u64, read_at: Instant) {
+        let mut held = self.pointers.write().unwrap_or_else(|p| p.into_inner());
+        if held.len() >= MAX_HELD_POINTERS {
+            held.clear();
+        }
+        held.insert(
+            id,
+            HeldPointer {
+                pointer,
+                generation,
+                read_at,
+                rendered: None,
+            },
+        );
     }
 }
 
@@ -72,7 +137,30 @@ fn version_key(id: Uuid, version: i32) -> String {
 
 /// The current pointer; `None` when the survey does not exist or was never published.
 pub async fn pointer(state: &AppState, id: Uuid) -> ApiResult<Option<Pointer>> {
-    if let Some(p) = state.cache.get_json_near::<Pointer>(&pointer_key(id)).await {
+    let hot = &state.hot_surveys;
+    let seen = state.cache.near_generation();
+    if let Some(p) = seen.and_then(|g| hot.held_pointer(id, g)) {
+        crate::cache::count_lookup(true);
+        return Ok(Some(p));
+    }
+    let read_at = Instant::now();
+    let found = read_pointer(state, id, seen.is_some()).await?;
+    if let (Some(g), Some(p)) = (seen, found) {
+        hot.hold_pointer(id, p, g, read_at);
+    }
+    Ok(found)
+}
+
+/// `from_redis`: past the near copy, so that a pointer held here is never older than
+/// `NEAR_TTL`, as a near copy would not be.
+async fn read_pointer(state: &AppState, id: Uuid, from_redis: bool) -> ApiResult<Option<Pointer>> {
+    let key = pointer_key(id);
+    let cached = if from_redis {
+        state.cache.get_json::<Pointer>(&key).await
+    } else {
+        state.cache.get_json_near::<Pointer>(&key).await
+    };
+    if let Some(p) = cached {
         return Ok(Some(p));
     }
     let Some(survey) = repo::find(&state.db, id).await? else {
@@ -152,21 +240,50 @@ pub async fn version(
     Ok((loaded, source))
 }
 
-/// The JSON residents receive for a version in a status, serialised once per process.
-pub async fn bytes(state: &AppState, id: Uuid, p: Pointer) -> ApiResult<(Bytes, Source)> {
+/// A version in a status as residents receive it: the JSON and its entity tag.
+#[derive(Clone)]
+pub struct Rendered {
+    pub body: Bytes,
+    pub etag: HeaderValue,
+}
+
+/// The current version as sent to residents; `None` when the survey does not exist or was
+/// never published. A questionnaire GET is one lookup here while the pointer is held.
+pub async fn current(state: &AppState, id: Uuid) -> ApiResult<Option<(Rendered, Source)>> {
+    let seen = state.cache.near_generation();
+    if let Some(r) = seen.and_then(|g| state.hot_surveys.held_rendered(id, g)) {
+        crate::cache::count_lookup(true);
+        return Ok(Some((r, Source::Cache)));
+    }
+    let Some(p) = pointer(state, id).await? else {
+        return Ok(None);
+    };
+    let (r, source) = rendered(state, id, p).await?;
+    if let Some(g) = seen {
+        state.hot_surveys.attach_rendered(id, p, g, &r);
+    }
+    Ok(Some((r, source)))
+}
+
+/// The version `p` names as sent to residents, made once per process.
+pub async fn rendered(state: &AppState, id: Uuid, p: Pointer) -> ApiResult<(Rendered, Source)> {
     let mut source = Source::Cache;
-    let bytes = state
+    let rendered = state
         .hot_surveys
-        .bytes
+        .rendered
         .try_get_with((id, p.version, p.status), async {
             let (survey, s) = version(state, id, p.version).await?;
             source = s;
             let mut view = (*survey).clone();
             view.status = p.status;
             let body = serde_json::to_vec(&view).map_err(ApiError::internal)?;
-            Ok::<_, ApiError>(Bytes::from(body))
+            let etag = HeaderValue::from_str(&p.etag(id)).map_err(ApiError::internal)?;
+            Ok::<_, ApiError>(Rendered {
+                body: Bytes::from(body),
+                etag,
+            })
         })
         .await
         .map_err(unshared)?;
-    Ok((bytes, source))
+    Ok((rendered, source))
 }

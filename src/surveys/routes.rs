@@ -1,4 +1,8 @@
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::header::{self, HeaderName, HeaderValue},
+    web,
+};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
@@ -130,33 +134,34 @@ async fn get_survey(
         let view = service::get_for_staff(&state, &staff, id).await?;
         return Ok(HttpResponse::Ok().json(SurveyForCaller::Staff(view)));
     }
-    // One pointer lookup serves both the ETag and the body.
-    let pointer = service::resident_pointer(&state, id).await?;
-    let tag = pointer.etag(id);
-    if req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
-    {
+    let (view, source) = service::resident_view(&state, id).await?;
+    let tag = view.etag.as_bytes();
+    if req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| matches!(t.trim_ascii(), b"*") || t.trim_ascii() == tag)
+    }) {
         return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, tag))
+            .insert_header((header::ETAG, view.etag))
             .finish());
     }
-    let (bytes, source) = service::resident_view(&state, id, pointer).await?;
+    // Static header values: parsed and copied once, not per request.
     Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header((header::ETAG, tag))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .content_type(HeaderValue::from_static("application/json"))
+        .insert_header((header::ETAG, view.etag))
         .insert_header((
-            "x-cache",
-            if source == Source::Cache {
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        ))
+        .insert_header((
+            HeaderName::from_static("x-cache"),
+            HeaderValue::from_static(if source == Source::Cache {
                 "hit"
             } else {
                 "miss"
-            },
+            }),
         ))
-        .body(bytes))
+        .body(view.body))
 }
 
 /// Replaces the draft; for a published survey this prepares the next version.

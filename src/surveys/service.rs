@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use actix_web::{http::StatusCode, web::Bytes};
+use actix_web::http::StatusCode;
 use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use sea_orm::{ActiveValue::Set, TransactionTrait};
 use uuid::Uuid;
@@ -538,15 +538,10 @@ pub async fn list_for_resident(
     ))
 }
 
-/// The current version as residents see it: cached bytes, with an ETag.
-/// The current published version's pointer, for residents; 404 when there is none.
-pub async fn resident_pointer(state: &AppState, id: Uuid) -> ApiResult<Pointer> {
-    hot::pointer(state, id).await?.ok_or_else(not_found)
-}
-
-/// The resident's view of the version `p` names, as sent.
-pub async fn resident_view(state: &AppState, id: Uuid, p: Pointer) -> ApiResult<(Bytes, Source)> {
-    hot::bytes(state, id, p).await
+/// The current published version as residents receive it (cached JSON and its ETag); 404
+/// when there is none.
+pub async fn resident_view(state: &AppState, id: Uuid) -> ApiResult<(hot::Rendered, Source)> {
+    hot::current(state, id).await?.ok_or_else(not_found)
 }
 
 /// Replays the questionnaire over a submission and stores it: once per resident, under the

@@ -180,4 +180,20 @@ async fn a_new_version_and_a_close_through_one_instance_are_served_by_the_other_
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // Its questionnaire, served from the copy it held with the pointer, says so too.
+    let res = get(&app, &other, &path, &resident.access_token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["etag"]
+            .to_str()
+            .unwrap()
+            .ends_with("-v2-closed\""),
+        "{:?}",
+        res.headers()
+    );
+    let seen: Value = res.json().await.unwrap();
+    assert_eq!(
+        (seen["version"].as_i64(), seen["status"].as_str()),
+        (Some(2), Some("closed"))
+    );
 }
