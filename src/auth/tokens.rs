@@ -1,8 +1,8 @@
 //! Access tokens (HS256 JWT, short-lived) and refresh tokens (opaque, stored hashed).
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use std::{collections::HashMap, sync::Mutex};
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use rand::RngCore;

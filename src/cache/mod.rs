@@ -8,8 +8,6 @@
 
 mod memory;
 mod near;
-
-pub use near::NEAR_TTL;
 mod redis_store;
 
 use std::{
@@ -25,6 +23,7 @@ use metrics::Counter;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use memory::MemoryStore;
+pub use near::NEAR_TTL;
 pub use redis_store::RedisStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +57,9 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-/// Near lookups count like any other, so the hit rate still describes every lookup.
-/// Counts a lookup of a cached entry, wherever this process kept its copy. The handles are
-/// resolved once (after the recorder is installed): a lookup counts on nearly every request.
+/// Counts a lookup of a cached entry wherever the copy was kept (Redis, near, or a caller's
+/// own parsed copy), so the hit rate still describes every lookup. The handles are resolved
+/// once, after the recorder is installed: a lookup is counted on nearly every request.
 pub fn count_lookup(hit: bool) {
     static HITS: LazyLock<Counter> = LazyLock::new(|| {
         crate::telemetry::prometheus();

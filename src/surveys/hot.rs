@@ -47,7 +47,8 @@ pub struct HotSurveys {
     rendered: Moka<(Uuid, i32, SurveyStatus), Rendered>,
     /// Pointers as read from Redis and parsed here, each with the cache's near generation it
     /// was read at (see `Cache::near_generation`) and for `NEAR_TTL` at most: any
-    /// announcement retires them all, and announcements are rare (publishing, closing).
+    /// announcement retires them all, and announcements are rare (publishing, closing, and a
+    /// pointer's refresh from the database once a minute).
     /// Spares every questionnaire GET two key strings, the near lookup and a JSON decode.
     pointers: RwLock<HashMap<Uuid, HeldPointer>>,
     /// The 15 sub-district codes: seeded by a migration and never changed at run time
@@ -266,7 +267,7 @@ pub async fn current(state: &AppState, id: Uuid) -> ApiResult<Option<(Rendered, 
 }
 
 /// The version `p` names as sent to residents, made once per process.
-pub async fn rendered(state: &AppState, id: Uuid, p: Pointer) -> ApiResult<(Rendered, Source)> {
+async fn rendered(state: &AppState, id: Uuid, p: Pointer) -> ApiResult<(Rendered, Source)> {
     let mut source = Source::Cache;
     let rendered = state
         .hot_surveys

@@ -139,7 +139,8 @@ async fn get_survey(
     if req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| {
         v.as_bytes()
             .split(|&b| b == b',')
-            .any(|t| matches!(t.trim_ascii(), b"*") || t.trim_ascii() == tag)
+            .map(<[u8]>::trim_ascii)
+            .any(|t| t == b"*" || t == tag)
     }) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, view.etag))
