@@ -164,12 +164,19 @@ mod tests {
         assert_eq!(ours.verify(&token).unwrap_err().code(), "token_invalid");
     }
 
+    fn keys() -> TokenKeys {
+        TokenKeys::new(b"0123456789abcdef0123456789abcdef", 60)
+    }
+
+    fn resident_token(keys: &TokenKeys) -> String {
+        keys.issue(Uuid::now_v7(), Role::Resident, None)
+            .expect("issue")
+    }
+
     #[test]
     fn a_token_verified_before_still_expires_and_its_altered_copies_are_refused() {
-        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 60);
-        let token = keys
-            .issue(Uuid::now_v7(), Role::Resident, None)
-            .expect("issue");
+        let keys = keys();
+        let token = resident_token(&keys);
         let claims = keys.verify(&token).expect("fresh token");
         assert_eq!(keys.verify(&token).expect("again").jti, claims.jti);
         let last_second = claims.exp + LEEWAY_SECS;
@@ -185,16 +192,11 @@ mod tests {
 
     #[test]
     fn verified_tokens_are_kept_in_two_bounded_generations() {
-        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 60);
-        let first = keys
-            .issue(Uuid::now_v7(), Role::Resident, None)
-            .expect("issue");
+        let keys = keys();
+        let first = resident_token(&keys);
         keys.verify(&first).expect("valid");
         for _ in 0..VERIFIED_PER_GENERATION {
-            let t = keys
-                .issue(Uuid::now_v7(), Role::Resident, None)
-                .expect("issue");
-            keys.verify(&t).expect("valid");
+            keys.verify(&resident_token(&keys)).expect("valid");
         }
         let held = |keys: &TokenKeys| {
             let g = keys.verified.0.lock().expect("lock");

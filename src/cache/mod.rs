@@ -43,7 +43,7 @@ pub struct Cache {
     /// While Redis is failing, calls skip it until this instant (unix millis) instead of
     /// each paying a connection timeout: a short circuit breaker.
     skip_until_ms: Arc<AtomicU64>,
-    /// Near copies of announced entries and marks (Redis store only).
+    /// The generation of announced entries, and marks (Redis store only).
     near: Arc<near::Near>,
 }
 
@@ -57,7 +57,7 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-/// Counts a lookup of a cached entry wherever the copy was kept (Redis, near, or a caller's
+/// Counts a lookup of a cached entry wherever the copy was kept (Redis, or a caller's
 /// own parsed copy), so the hit rate still describes every lookup. The handles are resolved
 /// once, after the recorder is installed: a lookup is counted on nearly every request.
 pub fn count_lookup(hit: bool) {
@@ -190,31 +190,10 @@ impl Cache {
         found
     }
 
-    /// Like `get`, for entries written with `set_announced`: on Redis, served from this
-    /// process's near copy (at most a second old, dropped as soon as a change is announced)
-    /// while the bus is live, so a hot entry costs no round trip.
-    pub async fn get_near(&self, key: &str) -> Option<Vec<u8>> {
-        let key = self.key(key);
-        if let Store::Memory(_) = self.store {
-            return self.read(&key).await.ok().flatten();
-        }
-        if let Some(copy) = self.near.get(&key).await {
-            count_lookup(copy.is_some());
-            return copy.map(|bytes| bytes.to_vec());
-        }
-        let seen = self.near.generation();
-        let found = self.read(&key).await.ok()?;
-        self.near
-            .keep(key, found.as_deref().map(Arc::from), seen)
-            .await;
-        found
-    }
-
-    /// While near copies are in use (Redis, bus live), the generation they are at: it moves
-    /// with every change announced or made here and whenever the bus drops. A value read
-    /// through `get_near` while it was `g` is as fresh as the near copy itself for as long as
-    /// it is still `g` and `NEAR_TTL` has not passed, so a caller may keep its own parsed
-    /// copy on those terms.
+    /// While the bus is live (Redis), the generation of announced entries: it moves with
+    /// every change announced or made here and whenever the bus drops. A caller may keep its
+    /// own parsed copy of an announced entry read (`get`) while it was `g`, for as long as it
+    /// is still `g` and for `NEAR_TTL` at most; `None` means keep nothing.
     pub fn near_generation(&self) -> Option<u64> {
         match self.store {
             Store::Redis(_) if self.near.is_live() => Some(self.near.generation()),
@@ -222,12 +201,8 @@ impl Cache {
         }
     }
 
-    pub async fn get_json_near<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let bytes = self.get_near(key).await?;
-        decode(&bytes)
-    }
-
-    /// Stores an entry read through `get_near` and tells every instance to drop its copy.
+    /// Stores an entry others keep near copies of (`near_generation`) and tells every
+    /// instance to drop them.
     pub async fn set_announced(&self, key: &str, value: Vec<u8>, ttl: Duration) {
         let key = self.key(key);
         let done = match (&self.store, self.live_redis()) {
@@ -246,7 +221,7 @@ impl Cache {
                     )
                     .await;
                 // This instance does not wait for its own announcement.
-                self.near.forget(&key).await;
+                self.near.forget();
                 res
             }
             (_, Ok(None)) => Ok(()),

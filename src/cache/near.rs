@@ -4,17 +4,17 @@
 //! a survey's current version, and marks such as a revoked token's id. Asking Redis for them
 //! costs a round trip per request; keeping them here costs a message per change. Every change
 //! goes through Redis first and is then announced on one channel; each instance's listener
-//! drops its copy of an announced entry (pointers) or records the mark (marks).
+//! moves the generation of announced entries (pointers) or records the mark (marks).
 //!
 //! Copies are used only while this instance's subscription is live. Until it is (start-up)
 //! and whenever it breaks (Redis restarted, network), callers read Redis directly for
 //! pointers and ask the marks' source of truth (the database) for marks; on every
-//! (re)subscription the copies are dropped and the marks reloaded from Redis and from that
+//! (re)subscription the generation moves and the marks are reloaded from Redis and from that
 //! source, so nothing announced during a gap, nor anything Redis forgot, is missed.
 //!
-//! A read racing an announcement must not store what it read before the change: each
-//! announcement bumps a generation, and a read stores its result only if the generation did
-//! not move while it was reading. Pointer copies also expire after a second at most.
+//! Pointer copies are kept by their readers, parsed (`surveys::hot`), each with the
+//! generation it was read at: a read racing an announcement keeps a copy that is stale at
+//! once, and any copy lapses after `NEAR_TTL` at most.
 
 use std::{
     collections::HashMap,
@@ -26,7 +26,6 @@ use std::{
 };
 
 use futures_util::{StreamExt, future::BoxFuture};
-use moka::future::Cache as Moka;
 
 use super::{RedisStore, now_ms};
 
@@ -46,7 +45,6 @@ pub struct Near {
     live: AtomicBool,
     source: RwLock<Option<MarkSource>>,
     generation: AtomicU64,
-    entries: Moka<String, Option<Arc<[u8]>>>,
     /// Marked keys (full, prefixed) and when each mark lapses (unix millis).
     marks: RwLock<HashMap<String, u64>>,
 }
@@ -57,10 +55,6 @@ impl Near {
             live: AtomicBool::new(false),
             source: RwLock::new(None),
             generation: AtomicU64::new(0),
-            entries: Moka::builder()
-                .max_capacity(10_000)
-                .time_to_live(NEAR_TTL)
-                .build(),
             marks: RwLock::new(HashMap::new()),
         }
     }
@@ -71,21 +65,6 @@ impl Near {
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
-    }
-
-    /// `Some(copy)` when a live copy is held; the copy itself may say "absent in Redis".
-    pub async fn get(&self, key: &str) -> Option<Option<Arc<[u8]>>> {
-        if !self.is_live() {
-            return None;
-        }
-        self.entries.get(key).await
-    }
-
-    /// Keeps what a read found, unless an announcement arrived since `seen` was taken.
-    pub async fn keep(&self, key: String, value: Option<Arc<[u8]>>, seen: u64) {
-        if self.is_live() && self.generation() == seen {
-            self.entries.insert(key, value).await;
-        }
     }
 
     /// Whether `key` is marked, when this instance knows for sure (subscription live).
@@ -104,9 +83,9 @@ impl Near {
             .is_ok_and(|marks| marks.get(key).is_some_and(|until| *until > now_ms()))
     }
 
-    /// Drops this instance's copy after changing the entry itself.
-    pub async fn forget(&self, key: &str) {
-        self.drop_copy(key).await;
+    /// Retires this instance's copies after changing an entry itself.
+    pub fn forget(&self) {
+        self.drop_copies();
     }
 
     /// Records a mark at once (this instance made it, or heard of it).
@@ -131,9 +110,8 @@ impl Near {
         self.source.read().ok().and_then(|s| s.clone())
     }
 
-    async fn drop_copy(&self, key: &str) {
+    fn drop_copies(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.invalidate(key).await;
     }
 
     fn replace_marks(&self, fresh: Vec<(String, u64)>) {
@@ -153,7 +131,6 @@ impl Near {
 
     async fn set_live(&self, live: bool) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.invalidate_all();
         self.live.store(live, Ordering::Release);
     }
 
@@ -162,7 +139,7 @@ impl Near {
             return;
         };
         match text.split_once('\t') {
-            Some((INVALIDATE, key)) => self.drop_copy(key).await,
+            Some((INVALIDATE, _)) => self.drop_copies(),
             Some((MARK, rest)) => {
                 if let Some((until, key)) = rest.split_once('\t')
                     && let Ok(until) = until.parse::<u64>()

@@ -3,7 +3,7 @@
 //! of misses loads it once) and in the shared cache (Redis), in front of the database. A
 //! short-lived pointer in the shared cache says which version is current and whether the
 //! survey is open; publishing and closing move it and announce the move, so every instance
-//! drops its near copy of the pointer and sees the change at once (`Cache::get_near`).
+//! retires its copy of the pointer and sees the change at once (`Cache::near_generation`).
 
 use std::{
     collections::HashMap,
@@ -145,23 +145,15 @@ pub async fn pointer(state: &AppState, id: Uuid) -> ApiResult<Option<Pointer>> {
         return Ok(Some(p));
     }
     let read_at = Instant::now();
-    let found = read_pointer(state, id, seen.is_some()).await?;
+    let found = read_pointer(state, id).await?;
     if let (Some(g), Some(p)) = (seen, found) {
         hot.hold_pointer(id, p, g, read_at);
     }
     Ok(found)
 }
 
-/// `from_redis`: past the near copy, so that a pointer held here is never older than
-/// `NEAR_TTL`, as a near copy would not be.
-async fn read_pointer(state: &AppState, id: Uuid, from_redis: bool) -> ApiResult<Option<Pointer>> {
-    let key = pointer_key(id);
-    let cached = if from_redis {
-        state.cache.get_json::<Pointer>(&key).await
-    } else {
-        state.cache.get_json_near::<Pointer>(&key).await
-    };
-    if let Some(p) = cached {
+async fn read_pointer(state: &AppState, id: Uuid) -> ApiResult<Option<Pointer>> {
+    if let Some(p) = state.cache.get_json::<Pointer>(&pointer_key(id)).await {
         return Ok(Some(p));
     }
     let Some(survey) = repo::find(&state.db, id).await? else {
