@@ -12,6 +12,7 @@ mod m20261127_000010_deliberation;
 mod m20261127_000020_open_days;
 mod m20261127_000030_officers;
 mod m20261127_000040_revoked_tokens;
+mod m20261127_000050_deferred_answer_items;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_deliberation::Migration),
             Box::new(m20261127_000030_officers::Migration),
             Box::new(m20261127_000040_revoked_tokens::Migration),
+            Box::new(m20261127_000050_deferred_answer_items::Migration),
         ]
     }
 }

@@ -13,6 +13,8 @@ pub struct Model {
     /// Canonical answers by question id (JSON).
     pub answers: String,
     pub submitted_at: DateTimeUtc,
+    /// Its answer items are not written yet (`surveys::items`).
+    pub items_pending: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -61,6 +61,12 @@ pub fn registry(settings: &Settings) -> Vec<Job> {
             run: open_day_reminders,
         },
         Job {
+            name: "survey_answer_items",
+            interval: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
+            run: survey_answer_items,
+        },
+        Job {
             name: "deliberation_reminders",
             interval: Duration::from_secs(5 * 60),
             lease: Duration::from_secs(5 * 60),
@@ -94,6 +100,18 @@ fn deliberation_reminders(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>>
         let told = crate::deliberation::service::send_reminders(state).await?;
         if told > 0 {
             tracing::info!(told, "deliberation reminders queued");
+        }
+        Ok(())
+    })
+}
+
+/// One pass a tick: a burst's items are written at a steady pace behind it, not all at
+/// once while residents are still answering (results catch up for themselves).
+fn survey_answer_items(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let expanded = crate::surveys::items::expand_some(&state.db).await?;
+        if expanded > 0 {
+            tracing::debug!(expanded, "survey answer items written");
         }
         Ok(())
     })

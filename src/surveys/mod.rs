@@ -6,6 +6,7 @@ pub mod domain;
 mod dto;
 mod export;
 pub mod hot;
+pub mod items;
 mod repo;
 pub mod results;
 pub mod routes;

@@ -8,20 +8,21 @@ use sea_orm::{ActiveValue::Set, TransactionTrait};
 use uuid::Uuid;
 
 use super::{
-    domain::{Answer, AnswerSet, check_definition, validate_answers},
+    domain::{check_definition, validate_answers},
     dto::{
         MyResponse, PublishedSurvey, StaffSurveyView, SubmitRequest, SubmittedResponse, SurveyBody,
         SurveyRef, SurveyStatus, SurveySummary,
     },
     hot::{self, Pointer, Source},
+    items::{NewItem, items_of},
     repo,
-    writer::{NewItem, NewSubmission, Written},
+    writer::{NewSubmission, Written},
 };
 use crate::{
     accounts,
     audit::{self, Action, Actor},
     auth::{CurrentStaff, Identity},
-    entities::{org_units, survey_answer_items, survey_responses, surveys},
+    entities::{org_units, survey_responses, surveys},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
     org_units::{OrgUnitKind, repo as units},
     pagination::{Page, PageRequest},
@@ -633,7 +634,6 @@ pub async fn submit(
         sub_district: resident.home_subdistrict.clone(),
         answers: answers.to_json().to_string(),
         submitted_at,
-        items: items_of(id, response_id, &answers),
     };
     let receipt = SubmittedResponse {
         survey_id: id,
@@ -650,7 +650,10 @@ pub async fn submit(
                 return Err(already_answered());
             }
         }
-        _ => write_alone(state, submission, capped).await?,
+        _ => {
+            let items = items_of(id, response_id, &answers);
+            write_alone(state, submission, items, capped).await?;
+        }
     }
     Ok(receipt)
 }
@@ -661,7 +664,12 @@ fn already_answered() -> ApiError {
 
 /// A submission in a transaction of its own: following the survey's outcomes goes with it,
 /// and a capped survey counts it on its row.
-async fn write_alone(state: &AppState, s: NewSubmission, capped: bool) -> ApiResult<()> {
+async fn write_alone(
+    state: &AppState,
+    s: NewSubmission,
+    items: Vec<NewItem>,
+    capped: bool,
+) -> ApiResult<()> {
     let id = s.survey_id;
     let txn = state.db.begin().await?;
     match repo::insert_participation(&txn, id, s.resident_id, s.keep_informed, s.on_day).await {
@@ -684,10 +692,11 @@ async fn write_alone(state: &AppState, s: NewSubmission, capped: bool) -> ApiRes
             sub_district: Set(s.sub_district),
             answers: Set(s.answers),
             submitted_at: Set(s.submitted_at),
+            items_pending: Set(false),
         },
     )
     .await?;
-    repo::insert_items(&txn, s.items.into_iter().map(item_row).collect()).await?;
+    repo::insert_items(&txn, items.into_iter().map(Into::into).collect()).await?;
     // Only a capped survey counts on its row (an uncapped one is counted from its responses
     // when staff look): every submission to it queues on that row's lock until its commit
     // has flushed. Last before the commit, so the lock is held only for this statement and
@@ -718,86 +727,6 @@ fn round_to_hour(t: DateTime<Utc>) -> DateTime<Utc> {
         .and_then(|t| t.with_second(0))
         .and_then(|t| t.with_nanosecond(0))
         .unwrap_or(t)
-}
-
-/// One answer broken into rows for aggregation by SQL.
-fn items_of(survey_id: Uuid, response_id: Uuid, answers: &AnswerSet) -> Vec<NewItem> {
-    let item =
-        |q: &str, row: Option<&str>, option: Option<&str>, num: Option<f64>, text: Option<&str>| {
-            NewItem {
-                response_id,
-                survey_id,
-                question_id: q.to_owned(),
-                row_id: row.map(str::to_owned),
-                option_id: option.map(str::to_owned),
-                num,
-                text: text.map(str::to_owned),
-            }
-        };
-    let mut out = Vec::new();
-    for (q, a) in answers.iter() {
-        match a {
-            Answer::Choice { option, other_text } => {
-                out.push(item(q, None, Some(option), None, other_text.as_deref()));
-            }
-            Answer::Multi {
-                options,
-                other_text,
-            } => {
-                for (i, o) in options.iter().enumerate() {
-                    // The other-text travels with the last chosen option that is "other";
-                    // validation allows other-text only when such an option was chosen.
-                    let text = if i + 1 == options.len() {
-                        other_text.as_deref()
-                    } else {
-                        None
-                    };
-                    out.push(item(q, None, Some(o), None, text));
-                }
-            }
-            Answer::Text(t) => out.push(item(q, None, None, None, Some(t))),
-            Answer::Number(n) => out.push(item(q, None, None, Some(*n), None)),
-            Answer::Matrix(rows) => {
-                for (row, opts) in rows {
-                    for o in opts {
-                        out.push(item(q, Some(row), Some(o), None, None));
-                    }
-                }
-            }
-            Answer::Ranking(order) => {
-                for (i, o) in order.iter().enumerate() {
-                    out.push(item(q, None, Some(o), Some((i + 1) as f64), None));
-                }
-            }
-            Answer::Date(d) => out.push(item(q, None, None, None, Some(&d.to_string()))),
-            Answer::Region {
-                sub_district,
-                community,
-            } => {
-                out.push(item(
-                    q,
-                    None,
-                    Some(sub_district),
-                    None,
-                    community.as_deref(),
-                ));
-            }
-        }
-    }
-    out
-}
-
-fn item_row(i: NewItem) -> survey_answer_items::ActiveModel {
-    survey_answer_items::ActiveModel {
-        id: sea_orm::ActiveValue::NotSet,
-        response_id: Set(i.response_id),
-        survey_id: Set(i.survey_id),
-        question_id: Set(i.question_id),
-        row_id: Set(i.row_id),
-        option_id: Set(i.option_id),
-        num: Set(i.num),
-        text: Set(i.text),
-    }
 }
 
 /// The surveys a resident took part in, with their answers unless anonymous.
@@ -883,6 +812,8 @@ pub async fn results(
     if let Some(cached) = state.cache.get_json(&key).await {
         return Ok(cached);
     }
+    // Submissions stored in a burst may not have their items yet: counted all the same.
+    super::items::catch_up(&state.db, id).await?;
     let computed = compute(
         &state.db,
         id,

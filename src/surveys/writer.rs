@@ -1,9 +1,9 @@
 //! Group commit for answer submissions on PostgreSQL (`crate::batch`).
 //!
 //! A survey pushed to a whole sub-district brings thousands of submissions a minute, each a
-//! participation, a response and ~20 answer items. Written one transaction each (BEGIN, five
-//! round trips, a flushed commit), PostgreSQL spends its time around the rows rather than on
-//! them. Here the submissions that arrive while a batch is being written go together as one
+//! participation and a response (its ~20 answer items follow off the request path,
+//! `surveys::items`). Written one transaction each (BEGIN, several round trips, a flushed
+//! commit), PostgreSQL spends its time around the rows rather than on them. Here the submissions that arrive while a batch is being written go together as one
 //! statement with one flushed commit, and each is answered after that commit: stored, or
 //! already answered by that resident (nothing written).
 //!
@@ -40,20 +40,6 @@ pub struct NewSubmission {
     pub sub_district: Option<String>,
     pub answers: String,
     pub submitted_at: DateTime<Utc>,
-    #[serde(skip)]
-    pub items: Vec<NewItem>,
-}
-
-/// One answer item of a submission (see `survey_answer_items`).
-#[derive(Debug, Serialize)]
-pub struct NewItem {
-    pub response_id: Uuid,
-    pub survey_id: Uuid,
-    pub question_id: String,
-    pub row_id: Option<String>,
-    pub option_id: Option<String>,
-    pub num: Option<f64>,
-    pub text: Option<String>,
 }
 
 /// What became of a submission.
@@ -99,15 +85,14 @@ impl BatchWrite for Submissions {
     }
 
     /// One statement for all of `submissions`: the participations that are new, and the
-    /// responses and answer items of those only. Answers the (survey, resident) pairs stored.
+    /// responses of those only, their answer items left to `items` (off the request path).
+    /// Answers the (survey, resident) pairs stored.
     async fn write(
         db: &DatabaseConnection,
         submissions: &[NewSubmission],
     ) -> Result<HashSet<(Uuid, Uuid)>, DbErr> {
-        let items: Vec<&NewItem> = submissions.iter().flat_map(|s| &s.items).collect();
         let values: Vec<sea_orm::Value> = vec![
             to_json(&submissions)?.into(),
-            to_json(&items)?.into(),
             MeetingStatus::Draft.as_str().into(),
         ];
         let rows = db
@@ -135,19 +120,10 @@ WITH input AS (
     RETURNING survey_id, resident_id
 ), resp AS (
     INSERT INTO survey_responses (id, survey_id, version, respondent_id, sub_district, answers,
-        submitted_at)
+        submitted_at, items_pending)
     SELECT i.id, i.survey_id, i.version, i.respondent_id, i.sub_district, i.answers,
-        i.submitted_at
+        i.submitted_at, true
     FROM input i JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
-    RETURNING id
-), items AS (
-    INSERT INTO survey_answer_items (response_id, survey_id, question_id, row_id, option_id,
-        num, text)
-    SELECT it.response_id, it.survey_id, it.question_id, it.row_id, it.option_id, it.num,
-        it.text
-    FROM json_to_recordset($2::text::json) AS it(response_id uuid, survey_id uuid,
-        question_id text, row_id text, option_id text, num double precision, text text)
-    JOIN resp ON resp.id = it.response_id
 ), follows AS (
     -- Outcomes already recorded by the meetings the survey raised: whoever asks to be kept
     -- informed follows them from now on (as `outcomes::follow_from_survey`).
@@ -155,7 +131,7 @@ WITH input AS (
     SELECT o.id, i.resident_id, i.answered_at
     FROM input i
     JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
-    JOIN deliberations d ON d.source_survey_id = i.survey_id AND d.status <> $3
+    JOIN deliberations d ON d.source_survey_id = i.survey_id AND d.status <> $2
     JOIN outcomes o ON o.deliberation_id = d.id
     WHERE i.keep_informed
     ON CONFLICT (outcome_id, resident_id) DO NOTHING

@@ -377,6 +377,11 @@ fn parse(q: &Question, v: &Value, is_sub_district: &dyn Fn(&str) -> bool) -> Par
                 };
                 let ids: Vec<&str> = match (cell, multiple) {
                     (Value::String(s), false) => vec![s.as_str()],
+                    // The stored form keeps every row as a list (`Answer::Matrix`): read back
+                    // for results (`surveys::items`), a one-choice row is a list of one.
+                    (Value::Array(a), false) if a.len() == 1 && a[0].is_string() => {
+                        a.iter().filter_map(Value::as_str).collect()
+                    }
                     (Value::Array(a), true) => match a.iter().map(Value::as_str).collect() {
                         Some(ids) => ids,
                         None => return Err((Some(row.id.clone()), "选项编号应为字符串".into())),
