@@ -225,7 +225,7 @@ fn replay(definition: &Definition, stored: &str) -> Option<AnswerSet> {
     let serde_json::Value::Object(raw) = serde_json::from_str(stored).ok()? else {
         return None;
     };
-    validate_answers(definition, &raw, &|_| true).ok()
+    validate_answers(&definition.pages, &raw, &|_| true).ok()
 }
 
 const SELECT: &str =
@@ -298,7 +298,7 @@ mod tests {
         let serde_json::Value::Object(raw) = given else {
             unreachable!()
         };
-        let accepted = validate_answers(&def, &raw, &|c| c == "shichahai").expect("valid");
+        let accepted = validate_answers(&def.pages, &raw, &|c| c == "shichahai").expect("valid");
         let stored = accepted.to_json().to_string();
         // The district's list has changed since: the stored answer still replays.
         let replayed = replay(&def, &stored).expect("replays");

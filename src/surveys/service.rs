@@ -602,18 +602,16 @@ pub async fn submit(
     }
     rate_limit::check(state, Limit::Submission, &who.id.to_string()).await?;
     let subs = sub_districts(state).await?;
-    let definition = super::domain::Definition {
-        pages: survey.pages.clone(),
-    };
-    let answers =
-        validate_answers(&definition, &req.answers, &|c| subs.contains(c)).map_err(|problems| {
+    let answers = validate_answers(&survey.pages, &req.answers, &|c| subs.contains(c)).map_err(
+        |problems| {
             ApiError::validation(
                 problems
                     .into_iter()
                     .map(|p| field(p.field, p.message))
                     .collect(),
             )
-        })?;
+        },
+    )?;
     let keep_informed = survey.keep_informed && req.keep_informed;
     // Anonymous: a random id and an hour-rounded time, so neither orders nor dates the
     // answers against the participation record.

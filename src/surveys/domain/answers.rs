@@ -1,14 +1,14 @@
 //! Replaying a questionnaire over a submission: in order, with visibility decided by the
 //! answers already accepted, every value checked against its question's rules.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 
 use super::{
     Problem,
-    definition::{ChoiceOption, Definition, Question, QuestionKind, TextFormat},
+    definition::{ChoiceOption, Page, Question, QuestionKind, TextFormat},
     formats,
 };
 
@@ -107,22 +107,22 @@ const LONG_TEXT_MAX: usize = 5000;
 const OTHER_TEXT_MAX: usize = 200;
 const COMMUNITY_MAX: usize = 40;
 
-/// Replays `def` over `raw`. All problems come back at once, each named by question id.
-/// `is_sub_district` says whether a code names one of the district's sub-districts.
+/// Replays a definition's `pages` over `raw`. All problems come back at once, each named by
+/// question id. `is_sub_district` says whether a code names one of the district's
+/// sub-districts. Takes the pages by reference so a submission need not copy its version's.
 pub fn validate_answers(
-    def: &Definition,
+    pages: &[Page],
     raw: &Map<String, Value>,
     is_sub_district: &dyn Fn(&str) -> bool,
 ) -> Result<AnswerSet, Vec<Problem>> {
     let mut problems = Vec::new();
-    let known: HashSet<&str> = def.questions().map(|(_, q)| q.id.as_str()).collect();
     for id in raw.keys() {
-        if !known.contains(id.as_str()) {
+        if !pages.iter().flat_map(|p| &p.questions).any(|q| &q.id == id) {
             problems.push(Problem::new(id.clone(), "问卷中没有这道题"));
         }
     }
     let mut accepted = AnswerSet::default();
-    for page in &def.pages {
+    for page in pages {
         let page_visible = page.visible_if.as_ref().is_none_or(|c| c.holds(&accepted));
         for q in &page.questions {
             let given = raw.get(&q.id).filter(|v| !is_blank(v));
