@@ -9,9 +9,6 @@ use canyu::{
 };
 use clap::{Parser, Subcommand};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "canyu", version, about = "西城区居民参与平台后端")]
 struct Cli {
