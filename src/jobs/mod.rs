@@ -105,11 +105,20 @@ fn deliberation_reminders(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>>
     })
 }
 
-/// One pass a tick: a burst's items are written at a steady pace behind it, not all at
-/// once while residents are still answering (results catch up for themselves).
+/// Up to five passes a tick (500 responses a second): a burst's items are written at a
+/// steady pace behind it, not all at once while residents are still answering (results
+/// catch up for themselves).
 fn survey_answer_items(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
+    use crate::surveys::items::{PASS, expand_some};
     Box::pin(async move {
-        let expanded = crate::surveys::items::expand_some(&state.db).await?;
+        let mut expanded = 0;
+        for _ in 0..5 {
+            let n = expand_some(&state.db).await?;
+            expanded += n;
+            if n < PASS {
+                break;
+            }
+        }
         if expanded > 0 {
             tracing::debug!(expanded, "survey answer items written");
         }

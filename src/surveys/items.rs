@@ -30,8 +30,9 @@ use super::{
 };
 use crate::{batch::to_json, entities::survey_answer_items};
 
-/// Responses one pass expands at most.
-const PASS: usize = 500;
+/// Responses one pass expands at most: its items (~20 each) travel as one JSON parameter,
+/// so a pass holds a few hundred kilobytes, not megabytes.
+pub const PASS: usize = 100;
 
 /// One answer item (a row of `survey_answer_items`).
 #[derive(Debug, Serialize)]
