@@ -71,15 +71,14 @@ pub async fn connect_unflushed(
     let mut opts = ConnectOptions::new(settings.effective_database_url());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        // Each statement planned for the table as it is now: its batched writes join JSON rows
-        // against `idempotency_keys`, and a generic plan cached while that table was small
-        // went on scanning it whole as it grew (26 M rows read in a 10 s bench run, 0.6 M
-        // with fresh plans). The statements here are short, so planning each costs little.
+        // Every statement here reaches its rows by key (claims and answers by id or by
+        // (user, key), a booking by its slot), and a generic plan cached while a table was
+        // small went on scanning it whole as it grew (26 M rows of `idempotency_keys` read in
+        // a 10 s bench run). Without sequential scans the cached plans keep to the indexes,
+        // so statements are planned once per connection, not once per execution (which was
+        // ~5% of the machine's CPU under submissions; see bench/results).
         .map_sqlx_postgres_opts(|o| {
-            o.options([
-                ("synchronous_commit", "off"),
-                ("plan_cache_mode", "force_custom_plan"),
-            ])
+            o.options([("synchronous_commit", "off"), ("enable_seqscan", "off")])
         });
     // Half the main pool: its statements are single and short (claims and answers, batched;
     // a booking), while the main pool also carries transactions and reads.
