@@ -113,7 +113,9 @@ fn survey_answer_items(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
     Box::pin(async move {
         let mut expanded = 0;
         for _ in 0..5 {
-            let n = expand_some(&state.db).await?;
+            let n = expand_some(state)
+                .await
+                .map_err(|e| anyhow::anyhow!("survey answer items: {e}"))?;
             expanded += n;
             if n < PASS {
                 break;

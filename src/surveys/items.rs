@@ -14,21 +14,15 @@
 //! the job skips locked responses, while `catch_up` waits for them, so it returns only when
 //! all of the survey's responses stored before it began have their items.
 
-use std::collections::{HashMap, hash_map::Entry};
-
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    domain::{Answer, AnswerSet, Definition, validate_answers},
-    dto::PublishedSurvey,
-    repo,
+    domain::{Answer, AnswerSet, Page, validate_answers},
+    hot,
 };
-use crate::{batch::to_json, entities::survey_answer_items};
+use crate::{batch::to_json, entities::survey_answer_items, error::ApiResult, state::AppState};
 
 /// Responses one pass expands at most: its items (~20 each) travel as one JSON parameter,
 /// so a pass holds a few hundred kilobytes, not megabytes.
@@ -130,27 +124,27 @@ pub fn items_of(survey_id: Uuid, response_id: Uuid, answers: &AnswerSet) -> Vec<
 
 /// Writes the items of every response of `survey` stored so far, so that results computed
 /// next count them all. Waits for a pass already expanding some of them.
-pub async fn catch_up(db: &DatabaseConnection, survey: Uuid) -> Result<(), DbErr> {
+pub async fn catch_up(state: &AppState, survey: Uuid) -> ApiResult<()> {
     // A pass that met responses another one had just finished returns short although more
     // may wait behind them: only an empty pass says there are none.
-    while pass(db, Some(survey)).await? > 0 {}
+    while pass(state, Some(survey)).await? > 0 {}
     Ok(())
 }
 
 /// One pass of the job: up to `PASS` waiting responses of any survey, leaving those another
 /// pass holds. Answers how many it expanded.
-pub async fn expand_some(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    pass(db, None).await
+pub async fn expand_some(state: &AppState) -> ApiResult<usize> {
+    pass(state, None).await
 }
 
 /// Expands up to `PASS` waiting responses, of `survey` (waiting for locked ones) or of any
 /// survey (skipping them), in one transaction.
-async fn pass(db: &DatabaseConnection, survey: Option<Uuid>) -> Result<usize, DbErr> {
+async fn pass(state: &AppState, survey: Option<Uuid>) -> ApiResult<usize> {
     // Only the group commit defers items, and it runs on PostgreSQL alone.
-    if db.get_database_backend() != DbBackend::Postgres {
+    if state.db.get_database_backend() != DbBackend::Postgres {
         return Ok(0);
     }
-    let txn = db.begin().await?;
+    let txn = state.db.begin().await?;
     let (sql, values): (String, Vec<sea_orm::Value>) = match survey {
         Some(id) => (
             format!("{SELECT} AND survey_id = $1 ORDER BY id LIMIT {PASS} FOR UPDATE"),
@@ -171,7 +165,6 @@ async fn pass(db: &DatabaseConnection, survey: Option<Uuid>) -> Result<usize, Db
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut definitions: HashMap<(Uuid, i32), Option<Definition>> = HashMap::new();
     let mut ids = Vec::with_capacity(rows.len());
     let mut items = Vec::new();
     for row in &rows {
@@ -179,12 +172,11 @@ async fn pass(db: &DatabaseConnection, survey: Option<Uuid>) -> Result<usize, Db
         let survey_id: Uuid = row.try_get("", "survey_id")?;
         let version: i32 = row.try_get("", "version")?;
         let answers: String = row.try_get("", "answers")?;
-        let definition = match definitions.entry((survey_id, version)) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(definition(&txn, survey_id, version).await?),
-        };
+        // Versions are kept as long as their responses: a failure here is the database's or
+        // the cache's, and the pass is tried again.
+        let (published, _) = hot::version(state, survey_id, version).await?;
         ids.push(id);
-        match definition.as_ref().and_then(|d| replay(d, &answers)) {
+        match replay(&published.pages, &answers) {
             Some(set) => items.extend(items_of(survey_id, id, &set)),
             // Stored answers are canonical and were accepted by this very version: this is
             // a damaged row. Counted and named rather than retried at every results read;
@@ -206,27 +198,15 @@ async fn pass(db: &DatabaseConnection, survey: Option<Uuid>) -> Result<usize, Db
     Ok(rows.len())
 }
 
-/// The questions of one published version.
-async fn definition(
-    db: &impl ConnectionTrait,
-    survey_id: Uuid,
-    version: i32,
-) -> Result<Option<Definition>, DbErr> {
-    Ok(repo::find_version(db, survey_id, version)
-        .await?
-        .and_then(|v| serde_json::from_str::<PublishedSurvey>(&v.body).ok())
-        .map(|p| Definition { pages: p.pages }))
-}
-
 /// Reads stored answers back through the version that accepted them. They are in the form
 /// the validation itself produced, so the replay accepts them as they are; the sub-districts
 /// named were checked when the answer was given and stay as they were even if the list of
 /// sub-districts has changed since.
-fn replay(definition: &Definition, stored: &str) -> Option<AnswerSet> {
+fn replay(pages: &[Page], stored: &str) -> Option<AnswerSet> {
     let serde_json::Value::Object(raw) = serde_json::from_str(stored).ok()? else {
         return None;
     };
-    validate_answers(&definition.pages, &raw, &|_| true).ok()
+    validate_answers(pages, &raw, &|_| true).ok()
 }
 
 const SELECT: &str =
@@ -249,7 +229,7 @@ mod tests {
 
     use super::*;
 
-    fn definition() -> Definition {
+    fn definition() -> crate::surveys::domain::Definition {
         serde_json::from_value(json!({ "pages": [ { "id": "p1", "questions": [
             { "id": "pick", "type": "single", "title": "单选",
               "options": [ {"id": "a", "label": "甲"}, {"id": "o", "label": "其他", "other": true} ] },
@@ -302,7 +282,7 @@ mod tests {
         let accepted = validate_answers(&def.pages, &raw, &|c| c == "shichahai").expect("valid");
         let stored = accepted.to_json().to_string();
         // The district's list has changed since: the stored answer still replays.
-        let replayed = replay(&def, &stored).expect("replays");
+        let replayed = replay(&def.pages, &stored).expect("replays");
         assert_eq!(replayed, accepted);
         assert_eq!(items(&replayed), items(&accepted));
         assert!(items(&accepted).len() >= 11);
@@ -311,8 +291,8 @@ mod tests {
     #[test]
     fn a_damaged_row_is_told_apart() {
         let def = definition();
-        assert!(replay(&def, "not json").is_none());
-        assert!(replay(&def, "[1, 2]").is_none());
-        assert!(replay(&def, r#"{"pick": {"option": "gone"}}"#).is_none());
+        assert!(replay(&def.pages, "not json").is_none());
+        assert!(replay(&def.pages, "[1, 2]").is_none());
+        assert!(replay(&def.pages, r#"{"pick": {"option": "gone"}}"#).is_none());
     }
 }

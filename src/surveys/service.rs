@@ -811,7 +811,7 @@ pub async fn results(
         return Ok(cached);
     }
     // Submissions stored in a burst may not have their items yet: counted all the same.
-    super::items::catch_up(&state.db, id).await?;
+    super::items::catch_up(state, id).await?;
     let computed = compute(
         &state.db,
         id,
