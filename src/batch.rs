@@ -4,11 +4,17 @@
 //! work around each statement (a round trip, a snapshot, a commit) and the service on the
 //! round trips themselves, not on the rows. A [`Batcher`] queues the writes that arrive while
 //! its writers are busy and sends them together, one statement and one commit for all of
-//! them; each caller waits for that commit and learns whether its own row was written. A
+//! them; each caller waits for that commit and learns what became of its own row. A
 //! statement PostgreSQL refuses is retried item by item, so one bad item cannot fail the
 //! others. Under light load a batch is one item and costs what a single statement costs.
 
-use std::{collections::HashSet, future::Future, hash::Hash, marker::PhantomData, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    hash::Hash,
+    marker::PhantomData,
+    sync::Arc,
+};
 
 use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
 use serde::Serialize;
@@ -27,19 +33,26 @@ pub trait BatchWrite: Send + Sync + 'static {
     /// What tells items apart. Two items with the same key never share a statement: the
     /// second waits for the next one, where it meets the first's row.
     type Key: Eq + Hash + Send + 'static;
+    /// What became of one item; an item the statement did not answer for gets the default.
+    type Outcome: Copy + Default + Send + 'static;
 
     fn key(item: &Self::Item) -> Self::Key;
 
-    /// Writes `items` in one statement and answers the keys of those written.
+    /// Writes `items` in one statement and answers what became of them, by key.
     fn write(
         db: &DatabaseConnection,
         items: &[Self::Item],
-    ) -> impl Future<Output = Result<HashSet<Self::Key>, DbErr>> + Send;
+    ) -> impl Future<Output = Result<HashMap<Self::Key, Self::Outcome>, DbErr>> + Send;
+}
+
+/// For writes whose only outcome is written or not: the keys written.
+pub fn written<K: Eq + Hash>(keys: impl IntoIterator<Item = K>) -> HashMap<K, bool> {
+    keys.into_iter().map(|k| (k, true)).collect()
 }
 
 struct Job<W: BatchWrite> {
     item: W::Item,
-    reply: oneshot::Sender<Result<bool, DbErr>>,
+    reply: oneshot::Sender<Result<W::Outcome, DbErr>>,
 }
 
 /// The queue in front of the writers. Cloning shares it; the writers stop when the last
@@ -72,9 +85,9 @@ impl<W: BatchWrite> Batcher<W> {
         }
     }
 
-    /// Writes `item` with whichever others are waiting; `true` once its row is committed,
-    /// `false` when the statement left it out (see [`BatchWrite::write`]).
-    pub async fn write(&self, item: W::Item) -> Result<bool, DbErr> {
+    /// Writes `item` with whichever others are waiting, and answers what became of it once
+    /// the statement is committed (see [`BatchWrite::write`]).
+    pub async fn write(&self, item: W::Item) -> Result<W::Outcome, DbErr> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Job { item, reply })
@@ -108,12 +121,12 @@ async fn write_batch<W: BatchWrite>(db: &DatabaseConnection, mut pending: Vec<Jo
             .partition(|j| seen.insert(W::key(&j.item)));
         pending = later;
         let items: Vec<W::Item>;
-        let replies: Vec<oneshot::Sender<Result<bool, DbErr>>>;
+        let replies: Vec<oneshot::Sender<Result<W::Outcome, DbErr>>>;
         (items, replies) = now.into_iter().map(|j| (j.item, j.reply)).unzip();
         match W::write(db, &items).await {
-            Ok(written) => {
+            Ok(outcomes) => {
                 for (item, reply) in items.iter().zip(replies) {
-                    let _ = reply.send(Ok(written.contains(&W::key(item))));
+                    let _ = reply.send(Ok(outcome_of::<W>(&outcomes, item)));
                 }
             }
             Err(e) if items.len() == 1 => {
@@ -132,12 +145,16 @@ async fn write_batch<W: BatchWrite>(db: &DatabaseConnection, mut pending: Vec<Jo
                 for (item, reply) in items.iter().zip(replies) {
                     let result = W::write(db, std::slice::from_ref(item))
                         .await
-                        .map(|written| written.contains(&W::key(item)));
+                        .map(|outcomes| outcome_of::<W>(&outcomes, item));
                     let _ = reply.send(result);
                 }
             }
         }
     }
+}
+
+fn outcome_of<W: BatchWrite>(outcomes: &HashMap<W::Key, W::Outcome>, item: &W::Item) -> W::Outcome {
+    outcomes.get(&W::key(item)).copied().unwrap_or_default()
 }
 
 /// A batch's rows as the JSON text PostgreSQL's `json_to_recordset` reads.

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    batch::{BatchWrite, to_json},
+    batch::{BatchWrite, to_json, written},
     entities::idempotency_keys::{self, Entity as IdempotencyKeys},
 };
 
@@ -121,12 +121,16 @@ pub struct Claims;
 impl BatchWrite for Claims {
     type Item = NewClaim;
     type Key = Uuid;
+    type Outcome = bool;
 
     fn key(claim: &NewClaim) -> Uuid {
         claim.id
     }
 
-    async fn write(db: &DatabaseConnection, claims: &[NewClaim]) -> Result<HashSet<Uuid>, DbErr> {
+    async fn write(
+        db: &DatabaseConnection,
+        claims: &[NewClaim],
+    ) -> Result<HashMap<Uuid, bool>, DbErr> {
         const SQL: &str = r#"
 INSERT INTO idempotency_keys (id, user_id, key, fingerprint, state, created_at)
 SELECT id, user_id, key, fingerprint, $2, created_at
@@ -157,12 +161,16 @@ pub struct Answers;
 impl BatchWrite for Answers {
     type Item = NewAnswer;
     type Key = Uuid;
+    type Outcome = bool;
 
     fn key(answer: &NewAnswer) -> Uuid {
         answer.id
     }
 
-    async fn write(db: &DatabaseConnection, answers: &[NewAnswer]) -> Result<HashSet<Uuid>, DbErr> {
+    async fn write(
+        db: &DatabaseConnection,
+        answers: &[NewAnswer],
+    ) -> Result<HashMap<Uuid, bool>, DbErr> {
         const SQL: &str = r#"
 UPDATE idempotency_keys k
 SET state = $2, response_status = t.status, response_content_type = t.content_type,
@@ -181,14 +189,17 @@ async fn returned_ids(
     db: &DatabaseConnection,
     sql: &str,
     values: Vec<sea_orm::Value>,
-) -> Result<HashSet<Uuid>, DbErr> {
-    db.query_all_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?
-    .iter()
-    .map(|row| row.try_get("", "id"))
-    .collect()
+) -> Result<HashMap<Uuid, bool>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .map(|row| row.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
+    Ok(written(ids))
 }

@@ -22,7 +22,7 @@ use crate::{
     accounts,
     audit::{self, Action, Actor},
     auth::{CurrentStaff, Identity},
-    entities::{org_units, survey_responses, surveys},
+    entities::{org_units, residents, survey_responses, surveys},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
     org_units::{OrgUnitKind, repo as units},
     pagination::{Page, PageRequest},
@@ -573,12 +573,18 @@ pub async fn submit(
                 .with_extension("current_version", serde_json::json!(p.version)),
         );
     }
-    let resident = accounts::repo::find_resident(&state.db, who.id)
-        .await?
-        .filter(|r| r.deleted_at.is_none())
-        .ok_or_else(|| ApiError::unauthorized("token_revoked", "账号不存在，请重新登录"))?;
-    if !survey.audience.is_empty()
-        && !resident
+    let capped = survey.max_responses.is_some();
+    // The group commit reads the resident's row as it writes (her sub-district, whether she
+    // still has an account): only an audience to check, or a write of its own, needs it now.
+    let batched = state.submissions.as_ref().filter(|_| !capped);
+    let resident = if batched.is_none() || !survey.audience.is_empty() {
+        Some(live_resident(state, who.id).await?)
+    } else {
+        None
+    };
+    if let Some(r) = &resident
+        && !survey.audience.is_empty()
+        && !r
             .home_subdistrict
             .as_deref()
             .is_some_and(|h| survey.audience.iter().any(|a| a == h))
@@ -629,7 +635,6 @@ pub async fn submit(
         id: response_id,
         version: p.version,
         respondent_id: respondent,
-        sub_district: resident.home_subdistrict.clone(),
         answers: answers.to_json().to_string(),
         submitted_at,
     };
@@ -639,18 +644,18 @@ pub async fn submit(
         submitted_at,
         response_id: respondent.map(|_| response_id),
     };
-    let capped = survey.max_responses.is_some();
-    match &state.submissions {
+    match (batched, resident) {
         // Group commit (PostgreSQL); a capped survey counts on its row, in the submission's
         // own transaction.
-        Some(writer) if !capped => {
-            if writer.write(submission).await? == Written::AlreadyAnswered {
-                return Err(already_answered());
-            }
-        }
-        _ => {
+        (Some(writer), _) => match writer.write(submission).await? {
+            Written::Stored => {}
+            Written::AlreadyAnswered => return Err(already_answered()),
+            Written::AccountGone => return Err(account_gone()),
+        },
+        (None, resident) => {
+            let sub_district = resident.and_then(|r| r.home_subdistrict);
             let items = items_of(id, response_id, &answers);
-            write_alone(state, submission, items, capped).await?;
+            write_alone(state, submission, sub_district, items, capped).await?;
         }
     }
     Ok(receipt)
@@ -660,11 +665,24 @@ fn already_answered() -> ApiError {
     ApiError::conflict("already_answered", "您已经填写过这份问卷，感谢参与")
 }
 
+fn account_gone() -> ApiError {
+    ApiError::unauthorized("token_revoked", "账号不存在，请重新登录")
+}
+
+/// The signed-in resident's row, unless she deleted her account since her token was issued.
+async fn live_resident(state: &AppState, id: Uuid) -> ApiResult<residents::Model> {
+    accounts::repo::find_resident(&state.db, id)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or_else(account_gone)
+}
+
 /// A submission in a transaction of its own: following the survey's outcomes goes with it,
 /// and a capped survey counts it on its row.
 async fn write_alone(
     state: &AppState,
     s: NewSubmission,
+    sub_district: Option<String>,
     items: Vec<NewItem>,
     capped: bool,
 ) -> ApiResult<()> {
@@ -687,7 +705,7 @@ async fn write_alone(
             survey_id: Set(id),
             version: Set(s.version),
             respondent_id: Set(s.respondent_id),
-            sub_district: Set(s.sub_district),
+            sub_district: Set(sub_district),
             answers: Set(s.answers),
             submitted_at: Set(s.submitted_at),
             items_pending: Set(false),

@@ -5,12 +5,14 @@
 //! `surveys::items`). Written one transaction each (BEGIN, several round trips, a flushed
 //! commit), PostgreSQL spends its time around the rows rather than on them. Here the submissions that arrive while a batch is being written go together as one
 //! statement with one flushed commit, and each is answered after that commit: stored, or
-//! already answered by that resident (nothing written).
+//! already answered by that resident, or her account gone (nothing written in either). The
+//! statement reads each resident's row itself (her sub-district, whether she still has an
+//! account): one lookup per batch instead of one round trip per submission.
 //!
 //! A capped survey counts each submission on its row, in the submission's own transaction
 //! (`service::write_alone`); SQLite has one writer and keeps that transaction too.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
@@ -37,18 +39,20 @@ pub struct NewSubmission {
     pub version: i32,
     /// `None` for anonymous surveys.
     pub respondent_id: Option<Uuid>,
-    pub sub_district: Option<String>,
     pub answers: String,
     pub submitted_at: DateTime<Utc>,
 }
 
 /// What became of a submission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Written {
     /// Stored and on disk.
     Stored,
     /// The resident had already answered this survey: nothing was written.
     AlreadyAnswered,
+    /// The resident deleted her account since her token was issued: nothing was written.
+    #[default]
+    AccountGone,
 }
 
 /// The submissions' group commit. Cloning shares it.
@@ -64,11 +68,7 @@ impl SubmissionWriter {
     /// Writes one submission with whichever others are waiting, and returns once it is on
     /// disk (or known not to be written).
     pub async fn write(&self, submission: NewSubmission) -> Result<Written, DbErr> {
-        Ok(if self.0.write(submission).await? {
-            Written::Stored
-        } else {
-            Written::AlreadyAnswered
-        })
+        self.0.write(submission).await
     }
 }
 
@@ -79,18 +79,20 @@ impl BatchWrite for Submissions {
     /// A resident's second submission to a survey (another device, another key) goes in the
     /// next statement, where it meets the first's participation.
     type Key = (Uuid, Uuid);
+    type Outcome = Written;
 
     fn key(s: &NewSubmission) -> (Uuid, Uuid) {
         (s.survey_id, s.resident_id)
     }
 
-    /// One statement for all of `submissions`: the participations that are new, and the
-    /// responses of those only, their answer items left to `items` (off the request path).
-    /// Answers the (survey, resident) pairs stored.
+    /// One statement for all of `submissions` of residents who still have an account: the
+    /// participations that are new, and the responses of those only, their answer items left
+    /// to `items` (off the request path). Answers, for each live resident's pair, whether it
+    /// was stored; the pairs of residents gone are left out.
     async fn write(
         db: &DatabaseConnection,
         submissions: &[NewSubmission],
-    ) -> Result<HashSet<(Uuid, Uuid)>, DbErr> {
+    ) -> Result<HashMap<(Uuid, Uuid), Written>, DbErr> {
         let values: Vec<sea_orm::Value> = vec![
             to_json(&submissions)?.into(),
             MeetingStatus::Draft.as_str().into(),
@@ -103,7 +105,18 @@ impl BatchWrite for Submissions {
             ))
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("", "survey_id")?, r.try_get("", "resident_id")?)))
+            .map(|r| {
+                let pair = (r.try_get("", "survey_id")?, r.try_get("", "resident_id")?);
+                let stored: bool = r.try_get("", "stored")?;
+                Ok((
+                    pair,
+                    if stored {
+                        Written::Stored
+                    } else {
+                        Written::AlreadyAnswered
+                    },
+                ))
+            })
             .collect()
     }
 }
@@ -112,10 +125,19 @@ const INSERT: &str = r#"
 WITH input AS (
     SELECT * FROM json_to_recordset($1::text::json) AS t(survey_id uuid, resident_id uuid,
         keep_informed boolean, on_day date, answered_at timestamptz, id uuid, version integer,
-        respondent_id uuid, sub_district text, answers text, submitted_at timestamptz)
+        respondent_id uuid, answers text, submitted_at timestamptz)
+), live AS (
+    -- The sub-district the answers are counted under is the resident's as written. Each
+    -- resident by her key (`OFFSET 0` keeps the subquery apart): joined with the JSON, whose
+    -- size the planner cannot see, it would scan every resident for each batch.
+    SELECT i.*, r.home_subdistrict AS sub_district
+    FROM input i CROSS JOIN LATERAL (
+        SELECT home_subdistrict FROM residents WHERE id = i.resident_id AND deleted_at IS NULL
+        OFFSET 0
+    ) r
 ), part AS (
     INSERT INTO survey_participations (survey_id, resident_id, keep_informed, on_day)
-    SELECT survey_id, resident_id, keep_informed, on_day FROM input
+    SELECT survey_id, resident_id, keep_informed, on_day FROM live
     ON CONFLICT DO NOTHING
     RETURNING survey_id, resident_id
 ), resp AS (
@@ -123,17 +145,18 @@ WITH input AS (
         submitted_at, items_pending)
     SELECT i.id, i.survey_id, i.version, i.respondent_id, i.sub_district, i.answers,
         i.submitted_at, true
-    FROM input i JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
+    FROM live i JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
 ), follows AS (
     -- Outcomes already recorded by the meetings the survey raised: whoever asks to be kept
     -- informed follows them from now on (as `outcomes::follow_from_survey`).
     INSERT INTO outcome_follows (outcome_id, resident_id, created_at)
     SELECT o.id, i.resident_id, i.answered_at
-    FROM input i
+    FROM live i
     JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
     JOIN deliberations d ON d.source_survey_id = i.survey_id AND d.status <> $2
     JOIN outcomes o ON o.deliberation_id = d.id
     WHERE i.keep_informed
     ON CONFLICT (outcome_id, resident_id) DO NOTHING
 )
-SELECT survey_id, resident_id FROM part"#;
+SELECT l.survey_id, l.resident_id, p.resident_id IS NOT NULL AS stored
+FROM live l LEFT JOIN part p ON p.survey_id = l.survey_id AND p.resident_id = l.resident_id"#;

@@ -70,6 +70,12 @@ impl TestApp {
         r
     }
 
+    /// A resident who signed in once: her id.
+    pub async fn resident_of_id(&self, openid: String) -> uuid::Uuid {
+        let r = self.login_resident(&openid).await;
+        r.user["id"].as_str().unwrap().parse().unwrap()
+    }
+
     pub async fn answer(
         &self,
         resident: &Session,
@@ -650,16 +656,19 @@ async fn one_refused_submission_does_not_fail_the_others_written_with_it() {
             id,
             version: 1,
             respondent_id: Some(resident_id),
-            sub_district: Some("shichahai".into()),
             answers: r#"{"satisfied":{"option":"yes"}}"#.into(),
             submitted_at: chrono::Utc::now(),
         }
     };
-    let residents: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::now_v7()).collect();
+    let residents: Vec<uuid::Uuid> =
+        futures_util::future::join_all((0..20).map(|i| app.resident_of_id(format!("o-batch-{i}"))))
+            .await;
     let mut batch: Vec<NewSubmission> = residents.iter().map(|r| submission(survey, *r)).collect();
-    // A survey that does not exist (its foreign key refuses it), and the same resident twice.
-    batch.insert(7, submission(uuid::Uuid::now_v7(), uuid::Uuid::now_v7()));
+    // A survey that does not exist (its foreign key refuses it), the same resident twice, and
+    // a resident without an account.
+    batch.insert(7, submission(uuid::Uuid::now_v7(), residents[0]));
     batch.push(submission(survey, residents[3]));
+    batch.push(submission(survey, uuid::Uuid::now_v7()));
     let outcomes = futures_util::future::join_all(batch.into_iter().map(|s| writer.write(s))).await;
 
     assert!(outcomes[7].is_err(), "{:?}", outcomes[7]);
@@ -670,6 +679,10 @@ async fn one_refused_submission_does_not_fail_the_others_written_with_it() {
     assert_eq!(stored, 20, "{outcomes:?}");
     assert!(
         matches!(outcomes[21], Ok(Written::AlreadyAnswered)),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[22], Ok(Written::AccountGone)),
         "{outcomes:?}"
     );
     let count = |sql: &str| {
@@ -958,6 +971,53 @@ async fn a_deleted_account_leaves_its_answers_only_in_anonymous_form() {
         .await
         .unwrap();
     assert_eq!(view["response_count"], 1);
+}
+
+#[tokio::test]
+async fn an_account_deleted_under_a_token_that_still_verifies_answers_nothing() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let mut district_wide = questionnaire("shichahai");
+    district_wide["audience"] = json!([]);
+    let surveys = [
+        app.published_survey(&staff, &district_wide).await,
+        app.published_survey(&staff, &questionnaire("shichahai"))
+            .await,
+    ];
+    let r = app.resident_of("o-gone", "shichahai").await;
+    let res = app
+        .request(Method::DELETE, "/api/v1/me", Some(&r.access_token), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    // A token of hers that no revocation names (issued elsewhere, its mark lost): the
+    // account itself refuses it, on a survey open to the whole district as on her own
+    // sub-district's.
+    let now = chrono::Utc::now().timestamp();
+    let token = app.mint_token(&json!({
+        "sub": r.user["id"], "role": "resident",
+        "iat": now, "exp": now + 600, "jti": uuid::Uuid::now_v7(),
+    }));
+    let gone = Session {
+        access_token: token,
+        ..r
+    };
+    for survey in &surveys {
+        let res = app
+            .answer(&gone, survey, 1, json!({ "satisfied": "yes" }))
+            .await;
+        assert_problem(res, StatusCode::UNAUTHORIZED, "token_revoked").await;
+        let view: Value = app
+            .get(
+                &format!("/api/v1/surveys/{survey}"),
+                Some(&staff.access_token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(view["response_count"], 0, "nothing was written");
+    }
 }
 
 /// A questionnaire with every question type.
