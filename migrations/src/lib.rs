@@ -13,6 +13,7 @@ mod m20261127_000020_open_days;
 mod m20261127_000030_officers;
 mod m20261127_000040_revoked_tokens;
 mod m20261127_000050_deferred_answer_items;
+mod m20261128_000010_pending_items_by_id;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000030_officers::Migration),
             Box::new(m20261127_000040_revoked_tokens::Migration),
             Box::new(m20261127_000050_deferred_answer_items::Migration),
+            Box::new(m20261128_000010_pending_items_by_id::Migration),
         ]
     }
 }

@@ -145,6 +145,11 @@ async fn pass(state: &AppState, survey: Option<Uuid>) -> ApiResult<usize> {
         return Ok(0);
     }
     let txn = state.db.begin().await?;
+    // The partial index holds exactly the responses waiting, oldest first. Prepared on a
+    // connection while the table was still empty, the statement kept a plan that read every
+    // response stored since, each pass.
+    txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+        .await?;
     let (sql, values): (String, Vec<sea_orm::Value>) = match survey {
         Some(id) => (
             format!("{SELECT} AND survey_id = $1 ORDER BY id LIMIT {PASS} FOR UPDATE"),
@@ -220,8 +225,10 @@ WITH items AS (
     FROM json_to_recordset($1::text::json) AS it(response_id uuid, survey_id uuid,
         question_id text, row_id text, option_id text, num double precision, text text)
 )
+-- The ids as an array, not joined: the planner cannot see how few rows the JSON holds, and
+-- joined with it alone it may scan every response.
 UPDATE survey_responses SET items_pending = false
-WHERE id IN (SELECT value::uuid FROM json_array_elements_text($2::text::json))"#;
+WHERE id = ANY(ARRAY(SELECT value::uuid FROM json_array_elements_text($2::text::json)))"#;
 
 #[cfg(test)]
 mod tests {
