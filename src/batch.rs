@@ -45,11 +45,6 @@ pub trait BatchWrite: Send + Sync + 'static {
     ) -> impl Future<Output = Result<HashMap<Self::Key, Self::Outcome>, DbErr>> + Send;
 }
 
-/// For writes whose only outcome is written or not: the keys written.
-pub fn written<K: Eq + Hash>(keys: impl IntoIterator<Item = K>) -> HashMap<K, bool> {
-    keys.into_iter().map(|k| (k, true)).collect()
-}
-
 struct Job<W: BatchWrite> {
     item: W::Item,
     reply: oneshot::Sender<Result<W::Outcome, DbErr>>,

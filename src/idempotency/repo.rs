@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    batch::{BatchWrite, to_json, written},
+    batch::{BatchWrite, to_json},
     entities::idempotency_keys::{self, Entity as IdempotencyKeys},
 };
 
@@ -185,21 +185,19 @@ RETURNING k.id"#;
     }
 }
 
+/// The ids the statement returned, each of them written.
 async fn returned_ids(
     db: &DatabaseConnection,
     sql: &str,
     values: Vec<sea_orm::Value>,
 ) -> Result<HashMap<Uuid, bool>, DbErr> {
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await?;
-    let ids: Vec<Uuid> = rows
-        .iter()
-        .map(|row| row.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
-    Ok(written(ids))
+    db.query_all_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("", "id")?, true)))
+    .collect()
 }
