@@ -14,6 +14,7 @@ mod m20261127_000030_officers;
 mod m20261127_000040_revoked_tokens;
 mod m20261127_000050_deferred_answer_items;
 mod m20261128_000010_pending_items_by_id;
+mod m20261128_000020_idempotency_keys_room;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000040_revoked_tokens::Migration),
             Box::new(m20261127_000050_deferred_answer_items::Migration),
             Box::new(m20261128_000010_pending_items_by_id::Migration),
+            Box::new(m20261128_000020_idempotency_keys_room::Migration),
         ]
     }
 }
