@@ -2,7 +2,7 @@
 //! refuse, and records the answer.
 
 use actix_web::{
-    Error, HttpResponse,
+    Error, HttpMessage, HttpResponse,
     body::{BodySize, BoxBody, MessageBody, to_bytes},
     dev::{Payload, ServiceRequest, ServiceResponse},
     http::{
@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
+    AnswerKept, Claimed,
     domain::{IdempotencyKey, fingerprint, is_replayable},
     service::{self, Batches, Claim, ReleaseOnDrop, StoredAnswer},
 };
@@ -118,6 +119,9 @@ async fn run<B: MessageBody + 'static>(
     claim: Uuid,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let guard = ReleaseOnDrop::new(db, claim);
+    if batches.is_some() {
+        req.extensions_mut().insert(Claimed(claim));
+    }
     let res = match next.call(req).await {
         Ok(res) => res,
         Err(e) => {
@@ -125,6 +129,10 @@ async fn run<B: MessageBody + 'static>(
             return Err(e);
         }
     };
+    if res.response().extensions().contains::<AnswerKept>() {
+        guard.disarm();
+        return Ok(res.map_into_boxed_body());
+    }
     let status = res.status();
     let (http_req, res) = res.into_parts();
     let (head, body) = res.into_parts();

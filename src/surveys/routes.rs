@@ -1,6 +1,6 @@
 use actix_web::{
     HttpRequest, HttpResponse,
-    http::header::{self, HeaderName, HeaderValue},
+    http::header::{self, ContentType, HeaderName, HeaderValue},
     web,
 };
 use utoipa::OpenApi;
@@ -24,6 +24,7 @@ use crate::{
     auth::{CurrentResident, CurrentStaff, Identity, Role},
     error::{ApiResult, Problem},
     extract::ApiJson,
+    idempotency::{self, AnswerKept},
     pagination::{ListQuery, Page, PageRequest},
     state::AppState,
 };
@@ -234,9 +235,17 @@ async fn submit_response(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: ApiJson<SubmitRequest>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let done = service::submit(&state, &who, id.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::Created().json(done))
+    let claim = idempotency::claimed(&req);
+    let done = service::submit(&state, &who, id.into_inner(), body.into_inner(), claim).await?;
+    let mut res = HttpResponse::Created()
+        .content_type(ContentType::json())
+        .body(done.body);
+    if done.answer_kept {
+        res.extensions_mut().insert(AnswerKept);
+    }
+    Ok(res)
 }
 
 /// The surveys the resident answered, with their answers unless anonymous.

@@ -545,15 +545,25 @@ pub async fn resident_view(state: &AppState, id: Uuid) -> ApiResult<(hot::Render
     hot::current(state, id).await?.ok_or_else(not_found)
 }
 
+/// The receipt of a stored submission, as sent.
+pub struct Submitted {
+    /// `SubmittedResponse` as JSON.
+    pub body: Vec<u8>,
+    /// It was stored as the answer to the request's Idempotency-Key with the submission.
+    pub answer_kept: bool,
+}
+
 /// Replays the questionnaire over a submission and stores it: once per resident, under the
-/// cap, in the current version.
+/// cap, in the current version. `claim`: the Idempotency-Key claim the request runs under,
+/// if any; the group commit then keeps the receipt as its answer in the same statement.
 #[tracing::instrument(skip_all, fields(survey = %id))]
 pub async fn submit(
     state: &AppState,
     who: &Identity,
     id: Uuid,
     req: SubmitRequest,
-) -> ApiResult<SubmittedResponse> {
+    claim: Option<Uuid>,
+) -> ApiResult<Submitted> {
     let p = hot::pointer(state, id).await?.ok_or_else(not_found)?;
     let (survey, _) = hot::version(state, id, p.version).await?;
     // PostgreSQL keeps microseconds: the time answered is the time stored.
@@ -626,6 +636,14 @@ pub async fn submit(
     } else {
         (Uuid::now_v7(), Some(who.id), now)
     };
+    let receipt = SubmittedResponse {
+        survey_id: id,
+        version: p.version,
+        submitted_at,
+        response_id: respondent.map(|_| response_id),
+    };
+    let body = serde_json::to_vec(&receipt).map_err(ApiError::internal)?;
+    let claim = claim.filter(|_| batched.is_some());
     let submission = NewSubmission {
         survey_id: id,
         resident_id: who.id,
@@ -637,12 +655,8 @@ pub async fn submit(
         respondent_id: respondent,
         answers: answers.to_json().to_string(),
         submitted_at,
-    };
-    let receipt = SubmittedResponse {
-        survey_id: id,
-        version: p.version,
-        submitted_at,
-        response_id: respondent.map(|_| response_id),
+        claim,
+        receipt: claim.map(|_| String::from_utf8_lossy(&body).into_owned()),
     };
     match (batched, resident) {
         // Group commit (PostgreSQL); a capped survey counts on its row, in the submission's
@@ -658,7 +672,10 @@ pub async fn submit(
             write_alone(state, submission, sub_district, items, capped).await?;
         }
     }
-    Ok(receipt)
+    Ok(Submitted {
+        body,
+        answer_kept: claim.is_some(),
+    })
 }
 
 fn already_answered() -> ApiError {

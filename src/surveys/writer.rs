@@ -7,13 +7,16 @@
 //! statement with one flushed commit, and each is answered after that commit: stored, or
 //! already answered by that resident, or her account gone (nothing written in either). The
 //! statement reads each resident's row itself (her sub-district, whether she still has an
-//! account): one lookup per batch instead of one round trip per submission.
+//! account): one lookup per batch instead of one round trip per submission. It also keeps
+//! each stored submission's receipt as the answer to its Idempotency-Key, so the key's answer
+//! needs no statement of its own.
 //!
 //! A capped survey counts each submission on its row, in the submission's own transaction
 //! (`service::write_alone`); SQLite has one writer and keeps that transaction too.
 
 use std::collections::HashMap;
 
+use actix_web::http::{StatusCode, header::ContentType};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use serde::Serialize;
@@ -22,6 +25,7 @@ use uuid::Uuid;
 use crate::{
     batch::{BatchWrite, Batcher, to_json},
     deliberation::domain::MeetingStatus,
+    idempotency,
 };
 
 /// One submission, ready to be written.
@@ -41,6 +45,10 @@ pub struct NewSubmission {
     pub respondent_id: Option<Uuid>,
     pub answers: String,
     pub submitted_at: DateTime<Utc>,
+    /// The Idempotency-Key claim the request runs under (`idempotency::Claimed`), and the
+    /// answer to keep for it once stored: the 201's body.
+    pub claim: Option<Uuid>,
+    pub receipt: Option<String>,
 }
 
 /// What became of a submission.
@@ -96,6 +104,10 @@ impl BatchWrite for Submissions {
         let values: Vec<sea_orm::Value> = vec![
             to_json(&submissions)?.into(),
             MeetingStatus::Draft.as_str().into(),
+            idempotency::ANSWERED.into(),
+            i32::from(StatusCode::CREATED.as_u16()).into(),
+            ContentType::json().0.as_ref().into(),
+            idempotency::IN_PROGRESS.into(),
         ];
         let rows = db
             .query_all_raw(Statement::from_sql_and_values(
@@ -125,7 +137,7 @@ const INSERT: &str = r#"
 WITH input AS (
     SELECT * FROM json_to_recordset($1::text::json) AS t(survey_id uuid, resident_id uuid,
         keep_informed boolean, on_day date, answered_at timestamptz, id uuid, version integer,
-        respondent_id uuid, answers text, submitted_at timestamptz)
+        respondent_id uuid, answers text, submitted_at timestamptz, claim uuid, receipt text)
 ), live AS (
     -- The sub-district the answers are counted under is the resident's as written. Each
     -- resident by her key (`OFFSET 0` keeps the subquery apart): joined with the JSON, whose
@@ -157,6 +169,16 @@ WITH input AS (
     JOIN outcomes o ON o.deliberation_id = d.id
     WHERE i.keep_informed
     ON CONFLICT (outcome_id, resident_id) DO NOTHING
+), kept AS (
+    -- The receipt of each stored submission, kept as the answer to its Idempotency-Key here
+    -- rather than in a statement of its own; a claim taken over meanwhile is left alone. The
+    -- ids also as an array, so the planner looks them up rather than scanning every key.
+    UPDATE idempotency_keys k
+    SET state = $3, response_status = $4, response_content_type = $5,
+        response_body = convert_to(i.receipt, 'UTF8')
+    FROM live i JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
+    WHERE k.id = i.claim AND k.state = $6
+        AND k.id = ANY(ARRAY(SELECT claim FROM input WHERE claim IS NOT NULL))
 )
 SELECT l.survey_id, l.resident_id, p.resident_id IS NOT NULL AS stored
 FROM live l LEFT JOIN part p ON p.survey_id = l.survey_id AND p.resident_id = l.resident_id"#;

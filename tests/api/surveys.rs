@@ -658,6 +658,8 @@ async fn one_refused_submission_does_not_fail_the_others_written_with_it() {
             respondent_id: Some(resident_id),
             answers: r#"{"satisfied":{"option":"yes"}}"#.into(),
             submitted_at: chrono::Utc::now(),
+            claim: None,
+            receipt: None,
         }
     };
     let residents: Vec<uuid::Uuid> =
@@ -872,21 +874,62 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_answer() {
         .published_survey(&staff, &questionnaire("shichahai"))
         .await;
     let r = app.resident_of("o-flaky", "shichahai").await;
-    let send = || {
+    let send_with = |key: &'static str| {
         app.client
             .post(app.url(&format!("/api/v1/surveys/{id}/responses")))
             .bearer_auth(&r.access_token)
-            .header("idempotency-key", "answer-1")
+            .header("idempotency-key", key)
             .json(&json!({ "version": 1, "answers": { "satisfied": "yes" } }))
             .send()
     };
+    let send = || send_with("answer-1");
     let first = send().await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
     let first_body = first.text().await.unwrap();
+    // The receipt is kept as the key's answer (on PostgreSQL by the submission's own
+    // statement, elsewhere after it), exactly as sent.
+    let kept = app
+        .state
+        .db
+        .query_one_raw(Statement::from_string(
+            app.state.db.get_database_backend(),
+            "SELECT state, response_status, response_content_type, response_body \
+             FROM idempotency_keys WHERE key = 'answer-1'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.try_get::<String>("", "state").unwrap(), "done");
+    assert_eq!(kept.try_get::<i32>("", "response_status").unwrap(), 201);
+    assert_eq!(
+        kept.try_get::<String>("", "response_content_type").unwrap(),
+        "application/json"
+    );
+    let kept_body: Vec<u8> = kept.try_get("", "response_body").unwrap();
+    assert_eq!(kept_body, first_body.as_bytes());
     let retry = send().await.unwrap();
     assert_eq!(retry.status(), StatusCode::CREATED);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.headers()["content-type"], "application/json");
     assert_eq!(retry.text().await.unwrap(), first_body);
+    // The same answers under a new key are a second submission: refused, and that refusal
+    // is what the new key replays.
+    let again = send_with("answer-2").await.unwrap();
+    assert_problem(again, StatusCode::CONFLICT, "already_answered").await;
+    let again = send_with("answer-2").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["code"],
+        "already_answered"
+    );
+    let view: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&staff.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["response_count"], 1);
 }
 
 #[tokio::test]
