@@ -63,6 +63,16 @@ pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Deletes the claim `id` unless it holds its answer.
+pub async fn delete_in_progress(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    IdempotencyKeys::delete_many()
+        .filter(idempotency_keys::Column::Id.eq(id))
+        .filter(idempotency_keys::Column::State.eq(IN_PROGRESS))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Stores the answer of the claim `id`; `false` when the claim is gone (taken over after it
 /// was thought abandoned), in which case nothing is written.
 pub async fn complete(

@@ -150,9 +150,11 @@ pub async fn complete(
     Ok(())
 }
 
-/// Releases a claim whose answer is not final, so that a retry runs again.
+/// Releases a claim whose answer is not final, so that a retry runs again. A claim already
+/// answered is kept: a handler may have stored its answer with its own write (an answer
+/// submission's receipt) just before its client went away, and the retry must replay it.
 pub async fn release(db: &DatabaseConnection, claim: Uuid) -> Result<(), DbErr> {
-    repo::delete(db, claim).await
+    repo::delete_in_progress(db, claim).await
 }
 
 /// Deletes keys past their lifetime.

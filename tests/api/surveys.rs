@@ -933,6 +933,47 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_answer() {
 }
 
 #[tokio::test]
+async fn a_receipt_kept_before_the_client_went_away_is_still_replayed() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let r = app.resident_of("o-tunnel", "shichahai").await;
+    let send = || {
+        app.client
+            .post(app.url(&format!("/api/v1/surveys/{id}/responses")))
+            .bearer_auth(&r.access_token)
+            .header("idempotency-key", "in-the-lift")
+            .json(&json!({ "version": 1, "answers": { "satisfied": "yes" } }))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_body = first.text().await.unwrap();
+    // What the request's guard does when its client is gone just after the write: release
+    // the claim. An answered claim outlives that.
+    let db = &app.state.db;
+    let claim: uuid::Uuid = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM idempotency_keys WHERE key = 'in-the-lift'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "id")
+        .unwrap();
+    canyu::idempotency::service::release(db, claim)
+        .await
+        .unwrap();
+    let retry = send().await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.text().await.unwrap(), first_body);
+}
+
+#[tokio::test]
 async fn the_questionnaire_is_served_from_cache_after_the_first_load() {
     let app = spawn_app().await;
     let staff = app.staff_of("shi.gong", "shichahai").await;
