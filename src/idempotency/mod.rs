@@ -39,7 +39,8 @@ pub use repo::{DONE as ANSWERED, IN_PROGRESS};
 
 /// In a request's extensions while it runs under a claim written in a group commit: a
 /// handler whose own statement writes its result may store its answer in that statement too
-/// (`service::KeptAnswer`), saving the answer's statement of its own.
+/// (as `surveys::writer` does), and says so with [`AnswerKept`], saving the answer's
+/// statement of its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Claimed(pub Uuid);
 

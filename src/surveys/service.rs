@@ -548,8 +548,9 @@ pub async fn resident_view(state: &AppState, id: Uuid) -> ApiResult<(hot::Render
 /// The receipt of a stored submission, as sent.
 pub struct Submitted {
     /// `SubmittedResponse` as JSON.
-    pub body: Vec<u8>,
-    /// It was stored as the answer to the request's Idempotency-Key with the submission.
+    pub body: String,
+    /// The submission's statement kept it as the answer to the request's Idempotency-Key
+    /// claim (unless the claim was taken over meanwhile: then there is none to keep it for).
     pub answer_kept: bool,
 }
 
@@ -642,7 +643,7 @@ pub async fn submit(
         submitted_at,
         response_id: respondent.map(|_| response_id),
     };
-    let body = serde_json::to_vec(&receipt).map_err(ApiError::internal)?;
+    let body = serde_json::to_string(&receipt).map_err(ApiError::internal)?;
     let claim = claim.filter(|_| batched.is_some());
     let submission = NewSubmission {
         survey_id: id,
@@ -656,7 +657,7 @@ pub async fn submit(
         answers: answers.to_json().to_string(),
         submitted_at,
         claim,
-        receipt: claim.map(|_| String::from_utf8_lossy(&body).into_owned()),
+        receipt: claim.map(|_| body.clone()),
     };
     match (batched, resident) {
         // Group commit (PostgreSQL); a capped survey counts on its row, in the submission's
