@@ -16,7 +16,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
-    AnswerKept, Claimed,
+    AnswerKept, Deferred, KeyHeld,
     domain::{IdempotencyKey, fingerprint, is_replayable},
     service::{self, Batches, Claim, ReleaseOnDrop, StoredAnswer},
 };
@@ -65,31 +65,99 @@ pub async fn idempotency(
     req.set_payload(Payload::from(body));
 
     let batches = state.idempotency.as_ref();
+    if batches.is_some() && records_its_own_key(req.path()) {
+        req.extensions_mut().insert(Deferred {
+            id: Uuid::now_v7(),
+            user,
+            key: key.as_str().to_owned(),
+            fingerprint: print.clone(),
+        });
+        let res = next.call(req).await?.map_into_boxed_body();
+        return settle(res, &state.unflushed, batches, user, &key, &print).await;
+    }
     let claim = match service::claim(&state.unflushed, batches, user, &key, &print).await {
         Ok(claim) => claim,
         Err(e) => return Ok(req.error_response(ApiError::from(e))),
     };
     match claim {
         Claim::Run(id) => run(req, next, &state.unflushed, batches, id).await,
+        held => Ok(req.into_response(answer_for_held(held))),
+    }
+}
+
+/// Routes whose handler records the key with its own write ([`Deferred`]): an answer
+/// submission, `/api/v1/surveys/{id}/responses`.
+fn records_its_own_key(path: &str) -> bool {
+    path.strip_prefix("/api/v1/surveys/")
+        .and_then(|rest| rest.strip_suffix("/responses"))
+        .is_some_and(|id| Uuid::parse_str(id).is_ok())
+}
+
+/// The answer for a key some request already holds: its first answer again, or a refusal.
+fn answer_for_held(claim: Claim) -> HttpResponse {
+    match claim {
         Claim::Replay(answer) => {
             metrics::counter!("idempotency_replays_total").increment(1);
-            Ok(req.into_response(replay(answer)))
-        }
-        Claim::InProgress => {
-            metrics::counter!("idempotency_refusals_total", "reason" => "in_progress").increment(1);
-            Ok(req.error_response(
-                ApiError::conflict("request_in_progress", "相同的请求正在处理中，请稍后再试")
-                    .with_retry_after(1),
-            ))
+            replay(answer)
         }
         Claim::Reused => {
             metrics::counter!("idempotency_refusals_total", "reason" => "reused").increment(1);
-            Ok(req.error_response(ApiError::field(
+            HttpResponse::from_error(ApiError::field(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
                 "Idempotency-Key",
                 "该 Idempotency-Key 已用于另一个请求，请为新请求生成新的值",
-            )))
+            ))
+        }
+        // `Run` only when the holder let go of the key between two looks: it is still
+        // settling, and a retry a moment later finds it free.
+        Claim::InProgress | Claim::Run(_) => {
+            metrics::counter!("idempotency_refusals_total", "reason" => "in_progress").increment(1);
+            HttpResponse::from_error(
+                ApiError::conflict("request_in_progress", "相同的请求正在处理中，请稍后再试")
+                    .with_retry_after(1),
+            )
+        }
+    }
+}
+
+/// Settles the key of a request that ran without a claim ([`Deferred`]). Its handler
+/// either recorded the key with its write, or changed nothing: then the key is claimed now,
+/// and the outcome is what a claim first would have given, since running first changed
+/// nothing. A free key keeps the handler's answer (when final); a held one answers for
+/// itself, and the handler's answer is dropped.
+async fn settle(
+    res: ServiceResponse<BoxBody>,
+    db: &DatabaseConnection,
+    batches: Option<&Batches>,
+    user: Uuid,
+    key: &IdempotencyKey,
+    print: &str,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if res.response().extensions().contains::<AnswerKept>() {
+        return Ok(res);
+    }
+    let found_held = res.response().extensions().contains::<KeyHeld>();
+    let claim = match service::claim(db, batches, user, key, print).await {
+        Ok(claim) => claim,
+        // Nothing was done: the handler's refusal stands, unkept, as any answer not kept.
+        Err(_) if !found_held => return Ok(res),
+        Err(e) => {
+            let (http_req, _) = res.into_parts();
+            let answer = HttpResponse::from_error(ApiError::from(e));
+            return Ok(ServiceResponse::new(http_req, answer));
+        }
+    };
+    match claim {
+        Claim::Run(id) if !found_held => {
+            keep(res, ReleaseOnDrop::new(db, id), db, batches, id).await
+        }
+        held => {
+            if let Claim::Run(id) = held {
+                ReleaseOnDrop::new(db, id).release().await;
+            }
+            let (http_req, _) = res.into_parts();
+            Ok(ServiceResponse::new(http_req, answer_for_held(held)))
         }
     }
 }
@@ -119,9 +187,6 @@ async fn run<B: MessageBody + 'static>(
     claim: Uuid,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let guard = ReleaseOnDrop::new(db, claim);
-    if batches.is_some() {
-        req.extensions_mut().insert(Claimed(claim));
-    }
     let res = match next.call(req).await {
         Ok(res) => res,
         Err(e) => {
@@ -129,10 +194,17 @@ async fn run<B: MessageBody + 'static>(
             return Err(e);
         }
     };
-    if res.response().extensions().contains::<AnswerKept>() {
-        guard.disarm();
-        return Ok(res.map_into_boxed_body());
-    }
+    keep(res.map_into_boxed_body(), guard, db, batches, claim).await
+}
+
+/// Keeps `res` as the answer of `claim` when it is final; otherwise releases the claim.
+async fn keep(
+    res: ServiceResponse<BoxBody>,
+    guard: ReleaseOnDrop,
+    db: &DatabaseConnection,
+    batches: Option<&Batches>,
+    claim: Uuid,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let status = res.status();
     let (http_req, res) = res.into_parts();
     let (head, body) = res.into_parts();
@@ -150,7 +222,6 @@ async fn run<B: MessageBody + 'static>(
         Ok(bytes) => bytes,
         Err(e) => {
             guard.release().await;
-            let e: Box<dyn std::error::Error> = e.into();
             return Err(ApiError::internal(anyhow::anyhow!("response body: {e}")).into());
         }
     };

@@ -18,9 +18,11 @@
 //! abandoned, and the retry runs again against the committed state (a 409 such as
 //! `already_answered`, never a second write). What it buys: each is one statement, and a
 //! submission waits for one flush, not three. On PostgreSQL the claims, and the answers, of
-//! requests arriving together share that statement (`service::Batches`, `crate::batch`); an
-//! answer submission's receipt is kept by the submission's own group commit instead
-//! (`Claimed`, `AnswerKept`), one statement fewer on the busiest write.
+//! requests arriving together share that statement (`service::Batches`, `crate::batch`).
+//! An answer submission on PostgreSQL is not claimed first: its own write records the key
+//! with its receipt, or finds the key held and does nothing ([`Deferred`]); either way the
+//! outcome for the key is the one a claim first would have given, except for two different
+//! requests racing on one key in the same instant, which both run (`surveys::writer`).
 
 pub mod domain;
 mod middleware;
@@ -34,23 +36,35 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 pub use middleware::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, idempotency};
-/// A claim's states, for statements that store its answer themselves.
-pub use repo::{DONE as ANSWERED, IN_PROGRESS};
+/// The state of an answered key, for statements that record it themselves.
+pub use repo::DONE as ANSWERED;
 
-/// In a request's extensions while it runs under a claim written in a group commit: a
-/// handler whose own statement writes its result may store its answer in that statement too
-/// (as `surveys::writer` does), and says so with [`AnswerKept`], saving the answer's
-/// statement of its own.
-#[derive(Debug, Clone, Copy)]
-pub struct Claimed(pub Uuid);
+/// In a request's extensions when its key is not claimed before it runs: a handler whose
+/// own write can record the key with its result does so (an answer submission on
+/// PostgreSQL, `surveys::writer`), which spares the claim's statement on the busiest write.
+/// The handler then answers with one of the markers below, or with a refusal that changed
+/// nothing; the middleware settles the key after it (`middleware::settle`).
+#[derive(Debug, Clone)]
+pub struct Deferred {
+    /// Id for the key's row, should the handler write one.
+    pub id: Uuid,
+    pub user: Uuid,
+    pub key: String,
+    pub fingerprint: String,
+}
 
-/// In a response's extensions when the handler stored it as the claim's answer itself.
+/// In a response's extensions when the handler's write recorded the key with this answer.
 #[derive(Debug, Clone, Copy)]
 pub struct AnswerKept;
 
-/// The claim the request runs under, when a handler may store its answer itself.
-pub fn claimed(req: &actix_web::HttpRequest) -> Option<Uuid> {
-    req.extensions().get::<Claimed>().map(|c| c.0)
+/// In a response's extensions when the handler found the key already held and did nothing:
+/// the middleware answers for the key instead (a replay, or a refusal).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyHeld;
+
+/// The key a handler is to record with its own write, if any.
+pub fn deferred(req: &actix_web::HttpRequest) -> Option<Deferred> {
+    req.extensions().get::<Deferred>().cloned()
 }
 
 /// Deletes expired keys every hour (any instance may do it; the deletes do not conflict).

@@ -3,11 +3,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, Statement, sea_query::Expr,
+    EntityTrait, QueryFilter, Statement, TryInsertResult, sea_query::Expr,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::{Deferred, service::StoredAnswer};
 use crate::{
     batch::{BatchWrite, to_json},
     entities::idempotency_keys::{self, Entity as IdempotencyKeys},
@@ -40,6 +41,34 @@ pub async fn insert_claim(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// Records `key` as already answered with `answer`, unless the (user, key) pair is held;
+/// whether it was recorded.
+pub async fn insert_answered(
+    db: &impl ConnectionTrait,
+    key: &Deferred,
+    answer: StoredAnswer,
+) -> Result<bool, DbErr> {
+    let model = idempotency_keys::ActiveModel {
+        id: Set(key.id),
+        user_id: Set(key.user),
+        key: Set(key.key.clone()),
+        fingerprint: Set(key.fingerprint.clone()),
+        state: Set(DONE.to_owned()),
+        response_status: Set(Some(i32::from(answer.status))),
+        response_content_type: Set(answer.content_type),
+        response_body: Set(Some(answer.body)),
+        created_at: Set(Utc::now()),
+    };
+    let inserted = IdempotencyKeys::insert(model)
+        .on_conflict_do_nothing_on([
+            idempotency_keys::Column::UserId,
+            idempotency_keys::Column::Key,
+        ])
+        .exec_without_returning(db)
+        .await?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(1)))
 }
 
 pub async fn find(

@@ -124,6 +124,17 @@ pub async fn claim(
     Ok(Claim::InProgress)
 }
 
+/// Records `key` as answered with `answer`, in the transaction `txn` that does its
+/// request's work, unless the key is held; whether it was recorded. The unique (user, key)
+/// pair decides, as for a claim: a concurrent holder's insert is waited for.
+pub async fn record_answered(
+    txn: &impl sea_orm::ConnectionTrait,
+    key: &super::Deferred,
+    answer: StoredAnswer,
+) -> Result<bool, DbErr> {
+    repo::insert_answered(txn, key, answer).await
+}
+
 /// Records the answer of a claim. A claim that was taken over meanwhile is left alone.
 pub async fn complete(
     db: &DatabaseConnection,

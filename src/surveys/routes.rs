@@ -22,9 +22,9 @@ use super::{
 };
 use crate::{
     auth::{CurrentResident, CurrentStaff, Identity, Role},
-    error::{ApiResult, Problem},
+    error::{ApiError, ApiResult, Problem},
     extract::ApiJson,
-    idempotency::{self, AnswerKept},
+    idempotency::{self, AnswerKept, KeyHeld},
     pagination::{ListQuery, Page, PageRequest},
     state::AppState,
 };
@@ -237,15 +237,31 @@ async fn submit_response(
     body: ApiJson<SubmitRequest>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let claim = idempotency::claimed(&req);
-    let done = service::submit(&state, &who, id.into_inner(), body.into_inner(), claim).await?;
-    let mut res = HttpResponse::Created()
-        .content_type(ContentType::json())
-        .body(done.body);
-    if done.answer_kept {
-        res.extensions_mut().insert(AnswerKept);
-    }
-    Ok(res)
+    let key = idempotency::deferred(&req);
+    let done = service::submit(&state, &who, id.into_inner(), body.into_inner(), key).await?;
+    Ok(match done {
+        service::Submitted::Stored {
+            receipt,
+            key_recorded,
+        } => {
+            let mut res = HttpResponse::Created()
+                .content_type(ContentType::json())
+                .body(receipt);
+            if key_recorded {
+                res.extensions_mut().insert(AnswerKept);
+            }
+            res
+        }
+        // The idempotency middleware answers for the key in its place.
+        service::Submitted::KeyHeld => {
+            let mut res = HttpResponse::from_error(
+                ApiError::conflict("request_in_progress", "相同的请求正在处理中，请稍后再试")
+                    .with_retry_after(1),
+            );
+            res.extensions_mut().insert(KeyHeld);
+            res
+        }
+    })
 }
 
 /// The surveys the resident answered, with their answers unless anonymous.

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header::ContentType};
 use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use sea_orm::{ActiveValue::Set, TransactionTrait};
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use super::{
     hot::{self, Pointer, Source},
     items::{NewItem, items_of},
     repo,
-    writer::{NewSubmission, Written},
+    writer::{KeyRecord, NewSubmission, Written},
 };
 use crate::{
     accounts,
@@ -24,6 +24,7 @@ use crate::{
     auth::{CurrentStaff, Identity},
     entities::{org_units, residents, survey_responses, surveys},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
+    idempotency::{self, Deferred, service::StoredAnswer},
     org_units::{OrgUnitKind, repo as units},
     pagination::{Page, PageRequest},
     rate_limit::{self, Limit},
@@ -545,25 +546,25 @@ pub async fn resident_view(state: &AppState, id: Uuid) -> ApiResult<(hot::Render
     hot::current(state, id).await?.ok_or_else(not_found)
 }
 
-/// The receipt of a stored submission, as sent.
-pub struct Submitted {
-    /// `SubmittedResponse` as JSON.
-    pub body: String,
-    /// The submission's statement kept it as the answer to the request's Idempotency-Key
-    /// claim (unless the claim was taken over meanwhile: then there is none to keep it for).
-    pub answer_kept: bool,
+/// What became of a submission that was not refused.
+pub enum Submitted {
+    /// Stored: the receipt (`SubmittedResponse` as JSON), and whether the request's
+    /// Idempotency-Key was recorded with it (`idempotency::Deferred`).
+    Stored { receipt: String, key_recorded: bool },
+    /// Nothing written: the request's Idempotency-Key was already held, and answers for it.
+    KeyHeld,
 }
 
 /// Replays the questionnaire over a submission and stores it: once per resident, under the
-/// cap, in the current version. `claim`: the Idempotency-Key claim the request runs under,
-/// if any; the group commit then keeps the receipt as its answer in the same statement.
+/// cap, in the current version. `key`: the request's Idempotency-Key, when it is to be
+/// recorded with the submission's own write rather than claimed before it.
 #[tracing::instrument(skip_all, fields(survey = %id))]
 pub async fn submit(
     state: &AppState,
     who: &Identity,
     id: Uuid,
     req: SubmitRequest,
-    claim: Option<Uuid>,
+    key: Option<Deferred>,
 ) -> ApiResult<Submitted> {
     let p = hot::pointer(state, id).await?.ok_or_else(not_found)?;
     let (survey, _) = hot::version(state, id, p.version).await?;
@@ -643,8 +644,7 @@ pub async fn submit(
         submitted_at,
         response_id: respondent.map(|_| response_id),
     };
-    let body = serde_json::to_string(&receipt).map_err(ApiError::internal)?;
-    let claim = claim.filter(|_| batched.is_some());
+    let receipt = serde_json::to_string(&receipt).map_err(ApiError::internal)?;
     let submission = NewSubmission {
         survey_id: id,
         resident_id: who.id,
@@ -656,8 +656,15 @@ pub async fn submit(
         respondent_id: respondent,
         answers: answers.to_json().to_string(),
         submitted_at,
-        claim,
-        receipt: claim.map(|_| body.clone()),
+        key: key
+            .as_ref()
+            .filter(|_| batched.is_some())
+            .map(|k| KeyRecord {
+                key_id: k.id,
+                key: k.key.clone(),
+                fingerprint: k.fingerprint.clone(),
+                receipt: receipt.clone(),
+            }),
     };
     match (batched, resident) {
         // Group commit (PostgreSQL); a capped survey counts on its row, in the submission's
@@ -666,16 +673,26 @@ pub async fn submit(
             Written::Stored => {}
             Written::AlreadyAnswered => return Err(already_answered()),
             Written::AccountGone => return Err(account_gone()),
+            Written::KeyHeld => return Ok(Submitted::KeyHeld),
         },
         (None, resident) => {
             let sub_district = resident.and_then(|r| r.home_subdistrict);
             let items = items_of(id, response_id, &answers);
-            write_alone(state, submission, sub_district, items, capped).await?;
+            let key = key.as_ref().map(|k| (k, receipt.as_str()));
+            let alone = Alone {
+                sub_district,
+                items,
+                capped,
+                key,
+            };
+            if write_alone(state, submission, alone).await? == Written::KeyHeld {
+                return Ok(Submitted::KeyHeld);
+            }
         }
     }
-    Ok(Submitted {
-        body,
-        answer_kept: claim.is_some(),
+    Ok(Submitted::Stored {
+        key_recorded: key.is_some(),
+        receipt,
     })
 }
 
@@ -697,15 +714,36 @@ async fn live_resident(state: &AppState, id: Uuid) -> ApiResult<residents::Model
 
 /// A submission in a transaction of its own: following the survey's outcomes goes with it,
 /// and a capped survey counts it on its row.
-async fn write_alone(
-    state: &AppState,
-    s: NewSubmission,
+/// What a submission written alone needs besides itself.
+struct Alone<'a> {
     sub_district: Option<String>,
     items: Vec<NewItem>,
     capped: bool,
-) -> ApiResult<()> {
+    /// The request's Idempotency-Key, to be recorded with it (answered with the receipt).
+    key: Option<(&'a Deferred, &'a str)>,
+}
+
+async fn write_alone(state: &AppState, s: NewSubmission, alone: Alone<'_>) -> ApiResult<Written> {
+    let Alone {
+        sub_district,
+        items,
+        capped,
+        key,
+    } = alone;
     let id = s.survey_id;
     let txn = state.db.begin().await?;
+    // First, so that a retry running alongside waits here for this one's outcome; a refusal
+    // below rolls it back with the rest.
+    if let Some((key, receipt)) = key {
+        let answer = StoredAnswer {
+            status: StatusCode::CREATED.as_u16(),
+            content_type: Some(ContentType::json().to_string()),
+            body: receipt.as_bytes().to_vec(),
+        };
+        if !idempotency::service::record_answered(&txn, key, answer).await? {
+            return Ok(Written::KeyHeld);
+        }
+    }
     match repo::insert_participation(&txn, id, s.resident_id, s.keep_informed, s.on_day).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(already_answered()),
@@ -753,7 +791,7 @@ async fn write_alone(
             )
             .await;
     }
-    Ok(())
+    Ok(Written::Stored)
 }
 
 fn round_to_hour(t: DateTime<Utc>) -> DateTime<Utc> {

@@ -7,9 +7,10 @@
 //! statement with one flushed commit, and each is answered after that commit: stored, or
 //! already answered by that resident, or her account gone (nothing written in either). The
 //! statement reads each resident's row itself (her sub-district, whether she still has an
-//! account): one lookup per batch instead of one round trip per submission. It also keeps
-//! each stored submission's receipt as the answer to its Idempotency-Key, so the key's answer
-//! needs no statement of its own.
+//! account): one lookup per batch instead of one round trip per submission. It also records
+//! each stored submission's Idempotency-Key, answered with its receipt, so the key costs no
+//! statement of its own (no claim before, no answer after); a submission whose key is already
+//! held writes nothing.
 //!
 //! A capped survey counts each submission on its row, in the submission's own transaction
 //! (`service::write_alone`); SQLite has one writer and keeps that transaction too.
@@ -45,10 +46,19 @@ pub struct NewSubmission {
     pub respondent_id: Option<Uuid>,
     pub answers: String,
     pub submitted_at: DateTime<Utc>,
-    /// The Idempotency-Key claim the request runs under (`idempotency::Claimed`), and the
-    /// answer to keep for it once stored: the 201's body.
-    pub claim: Option<Uuid>,
-    pub receipt: Option<String>,
+    /// The request's Idempotency-Key, recorded with the submission (`idempotency::Deferred`).
+    #[serde(flatten)]
+    pub key: Option<KeyRecord>,
+}
+
+/// An Idempotency-Key as the submission's write records it: answered with the receipt.
+#[derive(Debug, Serialize)]
+pub struct KeyRecord {
+    pub key_id: Uuid,
+    pub key: String,
+    pub fingerprint: String,
+    /// The 201's body.
+    pub receipt: String,
 }
 
 /// What became of a submission.
@@ -61,6 +71,9 @@ pub enum Written {
     /// The resident deleted her account since her token was issued: nothing was written.
     #[default]
     AccountGone,
+    /// Her Idempotency-Key was already held (a retry, or the key used before): nothing was
+    /// written, and the key answers for itself.
+    KeyHeld,
 }
 
 /// The submissions' group commit. Cloning shares it.
@@ -107,7 +120,6 @@ impl BatchWrite for Submissions {
             idempotency::ANSWERED.into(),
             i32::from(StatusCode::CREATED.as_u16()).into(),
             ContentType::json().0.as_ref().into(),
-            idempotency::IN_PROGRESS.into(),
         ];
         let rows = db
             .query_all_raw(Statement::from_sql_and_values(
@@ -120,14 +132,13 @@ impl BatchWrite for Submissions {
             .map(|r| {
                 let pair = (r.try_get("", "survey_id")?, r.try_get("", "resident_id")?);
                 let stored: bool = r.try_get("", "stored")?;
-                Ok((
-                    pair,
-                    if stored {
-                        Written::Stored
-                    } else {
-                        Written::AlreadyAnswered
-                    },
-                ))
+                let key_free: bool = r.try_get("", "key_free")?;
+                let written = match (stored, key_free) {
+                    (true, _) => Written::Stored,
+                    (false, false) => Written::KeyHeld,
+                    (false, true) => Written::AlreadyAnswered,
+                };
+                Ok((pair, written))
             })
             .collect()
     }
@@ -137,7 +148,8 @@ const INSERT: &str = r#"
 WITH input AS (
     SELECT * FROM json_to_recordset($1::text::json) AS t(survey_id uuid, resident_id uuid,
         keep_informed boolean, on_day date, answered_at timestamptz, id uuid, version integer,
-        respondent_id uuid, answers text, submitted_at timestamptz, claim uuid, receipt text)
+        respondent_id uuid, answers text, submitted_at timestamptz, key_id uuid, key text,
+        fingerprint text, receipt text)
 ), live AS (
     -- The sub-district the answers are counted under is the resident's as written. Each
     -- resident by her key (`OFFSET 0` keeps the subquery apart): joined with the JSON, whose
@@ -147,9 +159,18 @@ WITH input AS (
         SELECT home_subdistrict FROM residents WHERE id = i.resident_id AND deleted_at IS NULL
         OFFSET 0
     ) r
+), free AS (
+    -- Those whose Idempotency-Key no request holds: a held key (a retry, or a key used
+    -- before) writes nothing here, and answers for itself (`idempotency::Deferred`). Looked
+    -- up one by one (`OFFSET 0`), for the reason given above.
+    SELECT l.* FROM live l
+    WHERE l.key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM idempotency_keys k WHERE k.user_id = l.resident_id AND k.key = l.key
+        OFFSET 0
+    )
 ), part AS (
     INSERT INTO survey_participations (survey_id, resident_id, keep_informed, on_day)
-    SELECT survey_id, resident_id, keep_informed, on_day FROM live
+    SELECT survey_id, resident_id, keep_informed, on_day FROM free
     ON CONFLICT DO NOTHING
     RETURNING survey_id, resident_id
 ), resp AS (
@@ -170,15 +191,19 @@ WITH input AS (
     WHERE i.keep_informed
     ON CONFLICT (outcome_id, resident_id) DO NOTHING
 ), kept AS (
-    -- The receipt of each stored submission, kept as the answer to its Idempotency-Key here
-    -- rather than in a statement of its own; a claim taken over meanwhile is left alone. The
-    -- ids also as an array, so the planner looks them up rather than scanning every key.
-    UPDATE idempotency_keys k
-    SET state = $3, response_status = $4, response_content_type = $5,
-        response_body = convert_to(i.receipt, 'UTF8')
+    -- Each stored submission's key, answered with its receipt. A key taken by another
+    -- request of the same resident in the same instant (not yet committed when `free` looked)
+    -- stays that request's: this submission is stored all the same, its key unrecorded.
+    INSERT INTO idempotency_keys (id, user_id, key, fingerprint, state, response_status,
+        response_content_type, response_body, created_at)
+    SELECT i.key_id, i.resident_id, i.key, i.fingerprint, $3, $4, $5,
+        convert_to(i.receipt, 'UTF8'), i.answered_at
     FROM live i JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
-    WHERE k.id = i.claim AND k.state = $6
-        AND k.id = ANY(ARRAY(SELECT claim FROM input WHERE claim IS NOT NULL))
+    WHERE i.key IS NOT NULL
+    ON CONFLICT DO NOTHING
 )
-SELECT l.survey_id, l.resident_id, p.resident_id IS NOT NULL AS stored
-FROM live l LEFT JOIN part p ON p.survey_id = l.survey_id AND p.resident_id = l.resident_id"#;
+SELECT l.survey_id, l.resident_id, p.resident_id IS NOT NULL AS stored,
+    f.resident_id IS NOT NULL AS key_free
+FROM live l
+LEFT JOIN free f ON f.survey_id = l.survey_id AND f.resident_id = l.resident_id
+LEFT JOIN part p ON p.survey_id = l.survey_id AND p.resident_id = l.resident_id"#;

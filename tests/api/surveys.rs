@@ -658,8 +658,7 @@ async fn one_refused_submission_does_not_fail_the_others_written_with_it() {
             respondent_id: Some(resident_id),
             answers: r#"{"satisfied":{"option":"yes"}}"#.into(),
             submitted_at: chrono::Utc::now(),
-            claim: None,
-            receipt: None,
+            key: None,
         }
     };
     let residents: Vec<uuid::Uuid> =
@@ -971,6 +970,133 @@ async fn a_receipt_kept_before_the_client_went_away_is_still_replayed() {
     assert_eq!(retry.status(), StatusCode::CREATED);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     assert_eq!(retry.text().await.unwrap(), first_body);
+}
+
+/// Posts `answers` to survey `id` as `r` under `key`.
+async fn answer_with_key(
+    app: &TestApp,
+    r: &Session,
+    id: &str,
+    key: &str,
+    answers: Value,
+) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/surveys/{id}/responses")))
+        .bearer_auth(&r.access_token)
+        .header("idempotency-key", key)
+        .json(&json!({ "version": 1, "answers": answers }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn response_count(app: &TestApp, staff: &Session, id: &str) -> u64 {
+    let view: Value = app
+        .get(&format!("/api/v1/surveys/{id}"), Some(&staff.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    view["response_count"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn ten_taps_of_submit_at_once_store_one_response_and_all_get_its_receipt() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let r = app.resident_of("o-impatient", "shichahai").await;
+    let taps =
+        (0..10).map(|_| answer_with_key(&app, &r, &id, "tap", json!({ "satisfied": "yes" })));
+    let answers = futures_util::future::join_all(taps).await;
+    let mut receipts = Vec::new();
+    let mut originals = 0;
+    for res in answers {
+        match res.status() {
+            StatusCode::CREATED => {
+                if !res.headers().contains_key("idempotent-replayed") {
+                    originals += 1;
+                }
+                receipts.push(res.text().await.unwrap());
+            }
+            StatusCode::CONFLICT => {
+                assert_problem(res, StatusCode::CONFLICT, "request_in_progress").await;
+            }
+            other => panic!("unexpected {other}: {}", res.text().await.unwrap()),
+        }
+    }
+    assert_eq!(originals, 1, "exactly one tap was stored");
+    assert!(receipts.windows(2).all(|w| w[0] == w[1]), "{receipts:?}");
+    assert_eq!(response_count(&app, &staff, &id).await, 1);
+    let late = answer_with_key(&app, &r, &id, "tap", json!({ "satisfied": "yes" })).await;
+    assert_eq!(late.status(), StatusCode::CREATED);
+    assert_eq!(late.headers()["idempotent-replayed"], "true");
+    assert_eq!(late.text().await.unwrap(), receipts[0]);
+}
+
+#[tokio::test]
+async fn a_key_already_used_for_another_survey_is_refused_and_stores_nothing() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let first = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let second = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let r = app.resident_of("o-reuser", "shichahai").await;
+    let res = answer_with_key(&app, &r, &first, "same-key", json!({ "satisfied": "yes" })).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = answer_with_key(&app, &r, &second, "same-key", json!({ "satisfied": "yes" })).await;
+    let problem = assert_problem(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_eq!(fields(&problem), vec!["Idempotency-Key"]);
+    assert_eq!(response_count(&app, &staff, &second).await, 0);
+    // With a key of its own it goes through.
+    let res = answer_with_key(
+        &app,
+        &r,
+        &second,
+        "other-key",
+        json!({ "satisfied": "yes" }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(response_count(&app, &staff, &second).await, 1);
+}
+
+#[tokio::test]
+async fn a_capped_survey_replays_a_retry_and_counts_it_once() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let mut body = questionnaire("shichahai");
+    body["max_responses"] = json!(2);
+    let id = app.published_survey(&staff, &body).await;
+    let r = app.resident_of("o-capped", "shichahai").await;
+    let first = answer_with_key(&app, &r, &id, "capped-1", json!({ "satisfied": "yes" })).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_body = first.text().await.unwrap();
+    let retries =
+        (0..3).map(|_| answer_with_key(&app, &r, &id, "capped-1", json!({ "satisfied": "yes" })));
+    for retry in futures_util::future::join_all(retries).await {
+        assert_eq!(retry.status(), StatusCode::CREATED);
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        assert_eq!(retry.text().await.unwrap(), first_body);
+    }
+    assert_eq!(response_count(&app, &staff, &id).await, 1);
+    // The cap still counts one: a second resident fills it, a third is refused.
+    let other = app.resident_of("o-capped-2", "shichahai").await;
+    let res = answer_with_key(&app, &other, &id, "capped-2", json!({ "satisfied": "yes" })).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let third = app.resident_of("o-capped-3", "shichahai").await;
+    let res = answer_with_key(&app, &third, &id, "capped-3", json!({ "satisfied": "yes" })).await;
+    assert_problem(res, StatusCode::CONFLICT, "survey_full").await;
 }
 
 #[tokio::test]
