@@ -712,8 +712,6 @@ async fn live_resident(state: &AppState, id: Uuid) -> ApiResult<residents::Model
         .ok_or_else(account_gone)
 }
 
-/// A submission in a transaction of its own: following the survey's outcomes goes with it,
-/// and a capped survey counts it on its row.
 /// What a submission written alone needs besides itself.
 struct Alone<'a> {
     sub_district: Option<String>,
@@ -723,6 +721,9 @@ struct Alone<'a> {
     key: Option<(&'a Deferred, &'a str)>,
 }
 
+/// A submission in a transaction of its own: following the survey's outcomes goes with it,
+/// a capped survey counts it on its row, and its Idempotency-Key is recorded with it (or,
+/// when the key is held, nothing is written: `Written::KeyHeld`).
 async fn write_alone(state: &AppState, s: NewSubmission, alone: Alone<'_>) -> ApiResult<Written> {
     let Alone {
         sub_district,
