@@ -15,22 +15,24 @@
 //! A capped survey counts each submission on its row, in the submission's own transaction
 //! (`service::write_alone`); SQLite has one writer and keeps that transaction too.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use actix_web::http::{StatusCode, header::ContentType};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
-use serde::Serialize;
+use sea_orm::{
+    DatabaseConnection, DbErr, RuntimeErr,
+    sqlx::{self, Row},
+};
 use uuid::Uuid;
 
 use crate::{
-    batch::{BatchWrite, Batcher, to_json},
+    batch::{BatchWrite, Batcher},
     deliberation::domain::MeetingStatus,
     idempotency,
 };
 
 /// One submission, ready to be written.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct NewSubmission {
     pub survey_id: Uuid,
     pub resident_id: Uuid,
@@ -47,12 +49,11 @@ pub struct NewSubmission {
     pub answers: String,
     pub submitted_at: DateTime<Utc>,
     /// The request's Idempotency-Key, recorded with the submission (`idempotency::Deferred`).
-    #[serde(flatten)]
     pub key: Option<KeyRecord>,
 }
 
 /// An Idempotency-Key as the submission's write records it: answered with the receipt.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct KeyRecord {
     pub key_id: Uuid,
     pub key: String,
@@ -110,50 +111,78 @@ impl BatchWrite for Submissions {
     /// participations that are new, and the responses of those only, their answer items left
     /// to `items` (off the request path). Answers, for each live resident's pair, whether it
     /// was stored; the pairs of residents gone are left out.
+    ///
+    /// The batch goes as one typed array per column, in PostgreSQL's binary format, straight
+    /// through sqlx: a JSON document of the batch cost the service its escaping and PostgreSQL
+    /// its parse (each answer set is itself JSON, escaped inside it), and sea-orm's array
+    /// values cannot hold the columns' NULLs.
     async fn write(
         db: &DatabaseConnection,
         submissions: &[NewSubmission],
     ) -> Result<HashMap<(Uuid, Uuid), Written>, DbErr> {
-        let values: Vec<sea_orm::Value> = vec![
-            to_json(&submissions)?.into(),
-            MeetingStatus::Draft.as_str().into(),
-            idempotency::ANSWERED.into(),
-            i32::from(StatusCode::CREATED.as_u16()).into(),
-            ContentType::json().0.as_ref().into(),
-        ];
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                INSERT,
-                values,
-            ))
-            .await?;
+        let b = submissions;
+        let rows = sqlx::query(INSERT)
+            .bind(column(b, |s| s.survey_id))
+            .bind(column(b, |s| s.resident_id))
+            .bind(column(b, |s| s.keep_informed))
+            .bind(column(b, |s| s.on_day))
+            .bind(column(b, |s| s.answered_at))
+            .bind(column(b, |s| s.id))
+            .bind(column(b, |s| s.version))
+            .bind(column(b, |s| s.respondent_id))
+            .bind(column(b, |s| s.answers.as_str()))
+            .bind(column(b, |s| s.submitted_at))
+            .bind(column(b, |s| s.key.as_ref().map(|k| k.key_id)))
+            .bind(column(b, |s| s.key.as_ref().map(|k| k.key.as_str())))
+            .bind(column(b, |s| {
+                s.key.as_ref().map(|k| k.fingerprint.as_str())
+            }))
+            .bind(column(b, |s| s.key.as_ref().map(|k| k.receipt.as_bytes())))
+            .bind(MeetingStatus::Draft.as_str())
+            .bind(idempotency::ANSWERED)
+            .bind(i32::from(StatusCode::CREATED.as_u16()))
+            .bind(ContentType::json().0.as_ref())
+            .fetch_all(db.get_postgres_connection_pool())
+            .await
+            .map_err(query_error)?;
         rows.iter()
             .map(|r| {
-                let pair = (r.try_get("", "survey_id")?, r.try_get("", "resident_id")?);
-                let stored: bool = r.try_get("", "stored")?;
-                let key_free: bool = r.try_get("", "key_free")?;
-                let written = match (stored, key_free) {
+                let pair = (r.try_get("survey_id")?, r.try_get("resident_id")?);
+                let written = match (r.try_get("stored")?, r.try_get("key_free")?) {
                     (true, _) => Written::Stored,
                     (false, false) => Written::KeyHeld,
                     (false, true) => Written::AlreadyAnswered,
                 };
                 Ok((pair, written))
             })
-            .collect()
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(query_error)
     }
+}
+
+/// A driver error as sea-orm reports one, so the batcher tells an unreachable database
+/// apart as for every other statement.
+fn query_error(e: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
+}
+
+/// One column of a batch, as an array for `unnest`.
+fn column<'a, T>(batch: &'a [NewSubmission], f: impl Fn(&'a NewSubmission) -> T) -> Vec<T> {
+    batch.iter().map(f).collect()
 }
 
 const INSERT: &str = r#"
 WITH input AS (
-    SELECT * FROM json_to_recordset($1::text::json) AS t(survey_id uuid, resident_id uuid,
-        keep_informed boolean, on_day date, answered_at timestamptz, id uuid, version integer,
-        respondent_id uuid, answers text, submitted_at timestamptz, key_id uuid, key text,
-        fingerprint text, receipt text)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::boolean[], $4::date[],
+        $5::timestamptz[], $6::uuid[], $7::integer[], $8::uuid[], $9::text[],
+        $10::timestamptz[], $11::uuid[], $12::text[], $13::text[], $14::bytea[])
+        AS t(survey_id, resident_id, keep_informed, on_day, answered_at, id, version,
+        respondent_id, answers, submitted_at, key_id, key, fingerprint, receipt)
 ), live AS (
     -- The sub-district the answers are counted under is the resident's as written. Each
-    -- resident by her key (`OFFSET 0` keeps the subquery apart): joined with the JSON, whose
-    -- size the planner cannot see, it would scan every resident for each batch.
+    -- resident by her key (`OFFSET 0` keeps the subquery apart): joined with the arrays,
+    -- whose length the prepared statement's generic plan cannot know, it could scan every
+    -- resident for each batch.
     SELECT i.*, r.home_subdistrict AS sub_district
     FROM input i CROSS JOIN LATERAL (
         SELECT home_subdistrict FROM residents WHERE id = i.resident_id AND deleted_at IS NULL
@@ -186,7 +215,7 @@ WITH input AS (
     SELECT o.id, i.resident_id, i.answered_at
     FROM live i
     JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
-    JOIN deliberations d ON d.source_survey_id = i.survey_id AND d.status <> $2
+    JOIN deliberations d ON d.source_survey_id = i.survey_id AND d.status <> $15
     JOIN outcomes o ON o.deliberation_id = d.id
     WHERE i.keep_informed
     ON CONFLICT (outcome_id, resident_id) DO NOTHING
@@ -196,8 +225,8 @@ WITH input AS (
     -- stays that request's: this submission is stored all the same, its key unrecorded.
     INSERT INTO idempotency_keys (id, user_id, key, fingerprint, state, response_status,
         response_content_type, response_body, created_at)
-    SELECT i.key_id, i.resident_id, i.key, i.fingerprint, $3, $4, $5,
-        convert_to(i.receipt, 'UTF8'), i.answered_at
+    SELECT i.key_id, i.resident_id, i.key, i.fingerprint, $16, $17, $18, i.receipt,
+        i.answered_at
     FROM live i JOIN part p ON p.survey_id = i.survey_id AND p.resident_id = i.resident_id
     WHERE i.key IS NOT NULL
     ON CONFLICT DO NOTHING
