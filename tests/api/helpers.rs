@@ -323,6 +323,31 @@ pub async fn session_from(res: reqwest::Response) -> Session {
 }
 
 /// Asserts an RFC 9457 problem with this status and code, and answers its body.
+/// The answers to one request sent many times at once under one Idempotency-Key: each a 201
+/// (the original or a replay of it) or a 409 `request_in_progress`. Asserts that exactly one
+/// did the work and every 201 carries the same body, and returns that body.
+pub async fn one_effect_of_a_burst(answers: Vec<reqwest::Response>) -> String {
+    let mut bodies = Vec::new();
+    let mut originals = 0;
+    for res in answers {
+        match res.status() {
+            StatusCode::CREATED => {
+                if !res.headers().contains_key("idempotent-replayed") {
+                    originals += 1;
+                }
+                bodies.push(res.text().await.unwrap());
+            }
+            StatusCode::CONFLICT => {
+                assert_problem(res, StatusCode::CONFLICT, "request_in_progress").await;
+            }
+            other => panic!("unexpected {other}: {}", res.text().await.unwrap()),
+        }
+    }
+    assert_eq!(originals, 1, "exactly one request did the work");
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+    bodies.remove(0)
+}
+
 pub async fn assert_problem(res: reqwest::Response, status: StatusCode, code: &str) -> Value {
     let got = res.status();
     let content_type = res

@@ -4,7 +4,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, fields, spawn_app, spawn_app_with};
+use crate::helpers::{
+    TestApp, assert_problem, fields, one_effect_of_a_burst, spawn_app, spawn_app_with,
+};
 
 async fn post_with_key(
     app: &TestApp,
@@ -180,26 +182,7 @@ async fn ten_concurrent_duplicates_have_exactly_one_effect() {
     let body = new_staff("qian.burst");
 
     let calls = (0..10).map(|_| post_with_key(&app, "/api/v1/admin/staff", token, "burst", &body));
-    let answers = futures_util::future::join_all(calls).await;
-
-    let mut created = Vec::new();
-    let mut originals = 0;
-    for res in answers {
-        match res.status() {
-            StatusCode::CREATED => {
-                if !replayed(&res) {
-                    originals += 1;
-                }
-                created.push(res.text().await.unwrap());
-            }
-            StatusCode::CONFLICT => {
-                assert_problem(res, StatusCode::CONFLICT, "request_in_progress").await;
-            }
-            other => panic!("unexpected {other}: {}", res.text().await.unwrap()),
-        }
-    }
-    assert_eq!(originals, 1, "exactly one request did the work");
-    assert!(created.windows(2).all(|w| w[0] == w[1]), "{created:?}");
+    one_effect_of_a_burst(futures_util::future::join_all(calls).await).await;
 
     let names = staff_usernames(&app, &admin.access_token).await;
     assert_eq!(
