@@ -100,6 +100,12 @@ pub async fn buffer_body(req: &mut ServiceRequest, limit: usize) -> Result<web::
 
 /// Deserialises `bytes`, naming the field at fault on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Tracking the path costs every body a wrapper around each value it reads; only a body
+    // that fails needs it, to name its field, and reading that one twice costs nothing much.
+    serde_json::from_slice(bytes).or_else(|_| parse_json_tracked(bytes))
+}
+
+fn parse_json_tracked<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();

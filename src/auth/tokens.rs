@@ -146,8 +146,7 @@ pub fn new_refresh_token() -> String {
 
 /// What the database keeps of a refresh token.
 pub fn hash_refresh_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::hex(&Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -94,11 +94,7 @@ impl DataKey {
     pub fn lookup_hash(&self, normalised: &str) -> String {
         let mut mac = self.lookup.clone();
         mac.update(normalised.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex::hex(&mac.finalize().into_bytes())
     }
 }
 

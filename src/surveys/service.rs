@@ -654,7 +654,7 @@ pub async fn submit(
         id: response_id,
         version: p.version,
         respondent_id: respondent,
-        answers: answers.to_json().to_string(),
+        answers: answers.to_stored().map_err(ApiError::internal)?,
         submitted_at,
         key: key
             .as_ref()

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
-use serde_json::{Map, Value, json};
+use serde::{Serialize, Serializer, ser::SerializeMap};
+use serde_json::{Map, Value};
 
 use super::{
     Problem,
@@ -47,30 +48,49 @@ impl Answer {
             _ => vec![],
         }
     }
+}
 
-    /// The stored form.
-    pub fn to_json(&self) -> Value {
+/// The stored form. Written straight out rather than through `serde_json::Value`: every
+/// submission is stored, and building the tree first cost as much as replaying the answers.
+/// Objects keep their keys sorted, as `Value`'s did, so stored answers read as before.
+impl Serialize for Answer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Choice { option, other_text } => match other_text {
-                Some(t) => json!({ "option": option, "other_text": t }),
-                None => json!({ "option": option }),
-            },
+            Self::Choice { option, other_text } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("option", option)?;
+                if let Some(t) = other_text {
+                    m.serialize_entry("other_text", t)?;
+                }
+                m.end()
+            }
             Self::Multi {
                 options,
                 other_text,
-            } => match other_text {
-                Some(t) => json!({ "options": options, "other_text": t }),
-                None => json!({ "options": options }),
-            },
-            Self::Text(t) => json!(t),
-            Self::Number(n) => json!(n),
-            Self::Matrix(rows) => json!(rows),
-            Self::Ranking(order) => json!(order),
-            Self::Date(d) => json!(d.to_string()),
+            } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("options", options)?;
+                if let Some(t) = other_text {
+                    m.serialize_entry("other_text", t)?;
+                }
+                m.end()
+            }
+            Self::Text(t) => s.serialize_str(t),
+            // Validation admits finite numbers only; JSON has no other kind.
+            Self::Number(n) if n.is_finite() => s.serialize_f64(*n),
+            Self::Number(_) => s.serialize_unit(),
+            Self::Matrix(rows) => rows.serialize(s),
+            Self::Ranking(order) => order.serialize(s),
+            Self::Date(d) => s.collect_str(d),
             Self::Region {
                 sub_district,
                 community,
-            } => json!({ "sub_district": sub_district, "community": community }),
+            } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("community", community)?;
+                m.serialize_entry("sub_district", sub_district)?;
+                m.end()
+            }
         }
     }
 }
@@ -96,9 +116,17 @@ impl AnswerSet {
         self.0.is_empty()
     }
 
-    pub fn to_json(&self) -> Value {
-        let map: BTreeMap<&String, Value> = self.0.iter().map(|(k, v)| (k, v.to_json())).collect();
-        json!(map)
+    /// The stored form: a JSON object by question id.
+    pub fn to_stored(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
+    }
+}
+
+impl Serialize for AnswerSet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut sorted: Vec<_> = self.0.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        s.collect_map(sorted)
     }
 }
 
@@ -128,7 +156,7 @@ pub fn validate_answers(
             }
         }
     }
-    let mut accepted = AnswerSet::default();
+    let mut accepted = AnswerSet(HashMap::with_capacity(raw.len()));
     for page in pages {
         let page_visible = page.visible_if.as_ref().is_none_or(|c| c.holds(&accepted));
         for q in &page.questions {
