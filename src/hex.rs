@@ -1,7 +1,7 @@
 //! Lowercase hex, for digests kept as text (fingerprints, keyed lookups, token hashes).
 
-/// `bytes` as lowercase hex. One allocation: a submission fingerprints its body on every
-/// request, and formatting each byte on its own allocated 32 strings a time.
+/// `bytes` as lowercase hex, in one allocation: every submission fingerprints its body, and
+/// formatting each byte on its own allocated 32 strings each time.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);

@@ -51,7 +51,8 @@ impl Answer {
 }
 
 /// The stored form. Written straight out rather than through `serde_json::Value`: every
-/// submission is stored, and building the tree first cost as much as replaying the answers.
+/// submission is stored, and building the tree first cost nearly as much as replaying the
+/// answers.
 /// Objects keep their keys sorted, as `Value`'s did, so stored answers read as before.
 impl Serialize for Answer {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
