@@ -15,7 +15,6 @@ pub mod entities;
 pub mod error;
 pub mod extract;
 pub mod health;
-pub mod hex;
 pub mod idempotency;
 pub mod jobs;
 pub mod notifications;

@@ -146,7 +146,7 @@ pub fn new_refresh_token() -> String {
 
 /// What the database keeps of a refresh token.
 pub fn hash_refresh_token(token: &str) -> String {
-    crate::hex::hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

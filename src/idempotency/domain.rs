@@ -41,7 +41,7 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
     h.update(path_and_query.as_bytes());
     h.update([0]);
     h.update(body);
-    crate::hex::hex(&h.finalize())
+    hex::encode(h.finalize())
 }
 
 /// Whether an answer is the request's final word, to be replayed for every retry with the

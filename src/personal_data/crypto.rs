@@ -94,7 +94,7 @@ impl DataKey {
     pub fn lookup_hash(&self, normalised: &str) -> String {
         let mut mac = self.lookup.clone();
         mac.update(normalised.as_bytes());
-        crate::hex::hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 

@@ -322,7 +322,13 @@ pub async fn session_from(res: reqwest::Response) -> Session {
     }
 }
 
-/// Asserts an RFC 9457 problem with this status and code, and answers its body.
+/// Whether the idempotency middleware answered `res` as a replay of a first answer.
+pub fn replayed(res: &reqwest::Response) -> bool {
+    res.headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true")
+}
+
 /// The answers to one request sent many times at once under one Idempotency-Key: each a 201
 /// (the original or a replay of it) or a 409 `request_in_progress`. Asserts that exactly one
 /// did the work and every 201 carries the same body, and returns that body.
@@ -332,7 +338,7 @@ pub async fn one_effect_of_a_burst(answers: Vec<reqwest::Response>) -> String {
     for res in answers {
         match res.status() {
             StatusCode::CREATED => {
-                if !res.headers().contains_key("idempotent-replayed") {
+                if !replayed(&res) {
                     originals += 1;
                 }
                 bodies.push(res.text().await.unwrap());
@@ -348,6 +354,7 @@ pub async fn one_effect_of_a_burst(answers: Vec<reqwest::Response>) -> String {
     bodies.remove(0)
 }
 
+/// Asserts an RFC 9457 problem with this status and code, and answers its body.
 pub async fn assert_problem(res: reqwest::Response, status: StatusCode, code: &str) -> Value {
     let got = res.status();
     let content_type = res

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, assert_problem, fields, one_effect_of_a_burst, spawn_app, spawn_app_with,
+    TestApp, assert_problem, fields, one_effect_of_a_burst, replayed, spawn_app, spawn_app_with,
 };
 
 async fn post_with_key(
@@ -24,12 +24,6 @@ async fn post_with_key(
         req = req.bearer_auth(t);
     }
     req.send().await.unwrap()
-}
-
-fn replayed(res: &reqwest::Response) -> bool {
-    res.headers()
-        .get("idempotent-replayed")
-        .is_some_and(|v| v == "true")
 }
 
 async fn staff_usernames(app: &TestApp, token: &str) -> Vec<String> {
