@@ -55,6 +55,12 @@ fn postgres_pool(opts: &mut ConnectOptions, settings: &Settings, size: u32) {
         .test_before_acquire_if_idle_for(Duration::from_secs(1));
 }
 
+/// Half the main pool: the statements of the unflushed pool are single and short (claims and
+/// answers, batched; a booking), while the main pool also carries transactions and reads.
+pub fn unflushed_pool_size(settings: &Settings) -> u32 {
+    settings.database_max_connections.div_ceil(2).max(1)
+}
+
 /// A second pool, on PostgreSQL, whose sessions commit without waiting for the WAL flush, so
 /// such a write is one autocommit statement instead of BEGIN, SET LOCAL, the write and
 /// COMMIT. Two uses: bookkeeping whose loss in a database crash is harmless (idempotency
@@ -76,14 +82,18 @@ pub async fn connect_unflushed(
         // small went on scanning it whole as it grew (26 M rows of `idempotency_keys` read in
         // a 10 s bench run). Without sequential scans the cached plans keep to the indexes,
         // so statements are planned once per connection, not once per execution (which was
-        // ~5% of the machine's CPU under submissions; see bench/results).
+        // ~5% of the machine's CPU under submissions; see bench/results). Generic from the
+        // first execution rather than after five custom plans: in a release minute every
+        // connection of every instance books its first seats at once, and planning each of
+        // them took CPU the storm needed (its p99 about 20 ms lower, bench/results).
         .map_sqlx_postgres_opts(|o| {
-            o.options([("synchronous_commit", "off"), ("enable_seqscan", "off")])
+            o.options([
+                ("synchronous_commit", "off"),
+                ("enable_seqscan", "off"),
+                ("plan_cache_mode", "force_generic_plan"),
+            ])
         });
-    // Half the main pool: its statements are single and short (claims and answers, batched;
-    // a booking), while the main pool also carries transactions and reads.
-    let size = settings.database_max_connections.div_ceil(2).max(1);
-    postgres_pool(&mut opts, settings, size);
+    postgres_pool(&mut opts, settings, unflushed_pool_size(settings));
     Database::connect(opts).await
 }
 

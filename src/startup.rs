@@ -122,7 +122,7 @@ impl Application {
             data_key,
             hot_surveys: Arc::default(),
             open_day_guard: Arc::new(open_days::guard::StormGuard::new(
-                usize::try_from(settings.database_max_connections).unwrap_or(1),
+                usize::try_from(db::unflushed_pool_size(&settings)).unwrap_or(1),
             )),
             settings: Arc::new(settings),
         };

@@ -4,7 +4,8 @@
 //! history; the few hundred that win are worth that, the thousands refused are not.
 //!
 //! So, per instance and in memory only: attempts on one open day go to the database a few at a
-//! time (as many as the pool has connections; more would only queue there), and once one of
+//! time (as many as the pool the bookings are written through has connections: more only
+//! queue there, and took the seats later in the bench), and once one of
 //! them has found a slot full, the others waiting are refused at once with the same
 //! `slot_full` the booking would give, before any claim or query. The seats themselves are
 //! still taken only by the booking's conditional UPDATE: this knowledge can only refuse, never
