@@ -165,9 +165,9 @@ STORED=$(psql "$DB_URL" -Atc "SELECT count(*) FROM survey_responses")
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
 
 # The submissions leave work behind them: each response's answer items, written by a
-# background job, and the autovacuum of the tables they grew, which would start at any minute.
-# The storm is measured once both are done (the vacuum run here, not left to chance), on a
-# machine as quiet as at the start of the other scenarios.
+# background job, and the vacuum of the tables they grew (which autovacuum, where it is on,
+# would start at any minute). The storm is measured once both are done, the vacuum run here
+# rather than left to chance, on a machine as quiet as at the start of the other scenarios.
 echo "==> waiting for the submissions' background work to finish"
 QUIET_T0=$(date +%s)
 until [ "$(psql "$DB_URL" -Atc "SELECT count(*) FROM survey_responses WHERE items_pending")" = 0 ]; do
