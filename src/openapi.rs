@@ -137,6 +137,21 @@ fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The document as `/openapi.json` serves it: compact JSON, rendered once per process. Each
+/// worker keeping a document of its own (as `SwaggerUi::url` does, one clone per App) held
+/// some 7 MB apiece, most of an idle instance's heap.
+pub async fn serve() -> actix_web::HttpResponse {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let json = JSON.get_or_init(|| {
+        document()
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    });
+    actix_web::HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(json.as_str())
+}
+
 /// The document as committed: pretty JSON with a trailing newline.
 pub fn to_pretty_json() -> String {
     let mut s = document()

@@ -3,9 +3,7 @@
 
 use std::{net::TcpListener, path::Path, sync::Arc, time::Duration};
 
-use actix_web::{
-    App, HttpResponse, HttpServer, dev::Server, http::header::ContentType, middleware::from_fn, web,
-};
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
@@ -221,31 +219,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     console::configure(cfg);
 }
 
-/// The handler of `/openapi.json`: the document as rendered at start.
-fn openapi_json(
-    spec: web::Bytes,
-) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone + 'static {
-    move || {
-        std::future::ready(
-            HttpResponse::Ok()
-                .content_type(ContentType::json())
-                .body(spec.clone()),
-        )
-    }
-}
-
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let settings = state.settings.clone();
     let limit = settings.body_limit_bytes;
     let data = web::Data::new(state);
-    // Rendered once and shared: a document per worker (what `SwaggerUi::url` keeps, one clone
-    // per App) held some 7 MB each, most of an idle instance's heap.
-    let spec = web::Bytes::from(
-        openapi::document()
-            .to_json()
-            .context("cannot render the OpenAPI document")
-            .map_err(std::io::Error::other)?,
-    );
     // The upkeep keeps histogram memory bounded between scrapes.
     tokio::spawn(async {
         let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -270,7 +247,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .app_data(extract::query_config())
             .configure(routes)
             .service(web::redirect("/docs", "/docs/"))
-            .route("/openapi.json", web::get().to(openapi_json(spec.clone())))
+            .route("/openapi.json", web::get().to(openapi::serve))
             .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
     })
     .shutdown_timeout(settings.shutdown_timeout_secs)
