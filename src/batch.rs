@@ -152,6 +152,12 @@ fn outcome_of<W: BatchWrite>(outcomes: &HashMap<W::Key, W::Outcome>, item: &W::I
     outcomes.get(&W::key(item)).copied().unwrap_or_default()
 }
 
+/// A driver error as sea-orm reports one, for statements sent through sqlx itself, so that an
+/// unreachable database is told apart as for every other statement.
+pub fn query_error(e: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
+}
+
 /// A batch's rows as the JSON text PostgreSQL's `json_to_recordset` reads.
 pub fn to_json<T: Serialize>(rows: &T) -> Result<String, DbErr> {
     serde_json::to_string(rows).map_err(|e| DbErr::Json(e.to_string()))

@@ -15,6 +15,7 @@ mod m20261127_000040_revoked_tokens;
 mod m20261127_000050_deferred_answer_items;
 mod m20261128_000010_pending_items_by_id;
 mod m20261128_000020_idempotency_keys_room;
+mod m20261128_000030_answer_items_unchecked;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000050_deferred_answer_items::Migration),
             Box::new(m20261128_000010_pending_items_by_id::Migration),
             Box::new(m20261128_000020_idempotency_keys_room::Migration),
+            Box::new(m20261128_000030_answer_items_unchecked::Migration),
         ]
     }
 }

@@ -35,7 +35,14 @@ pub async fn update(
     Surveys::update(model).exec(db).await
 }
 
+/// The survey and all that hangs on it. Its answer items go first and by name: on PostgreSQL
+/// no foreign key ties them to their responses (migration `answer_items_unchecked`), so the
+/// responses' cascade would leave them behind.
 pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<u64, DbErr> {
+    Items::delete_many()
+        .filter(survey_answer_items::Column::SurveyId.eq(id))
+        .exec(db)
+        .await?;
     Ok(Surveys::delete_by_id(id).exec(db).await?.rows_affected)
 }
 

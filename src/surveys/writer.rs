@@ -15,18 +15,18 @@
 //! A capped survey counts each submission on its row, in the submission's own transaction
 //! (`service::write_alone`); SQLite has one writer and keeps that transaction too.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use actix_web::http::{StatusCode, header::ContentType};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    DatabaseConnection, DbErr, RuntimeErr,
+    DatabaseConnection, DbErr,
     sqlx::{self, Row},
 };
 use uuid::Uuid;
 
 use crate::{
-    batch::{BatchWrite, Batcher},
+    batch::{BatchWrite, Batcher, query_error},
     deliberation::domain::MeetingStatus,
     idempotency,
 };
@@ -158,12 +158,6 @@ impl BatchWrite for Submissions {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(query_error)
     }
-}
-
-/// A driver error as sea-orm reports one, so the batcher tells an unreachable database
-/// apart as for every other statement.
-fn query_error(e: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
 /// One column of a batch, as an array for `unnest`.

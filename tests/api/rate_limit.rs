@@ -147,6 +147,51 @@ async fn a_resident_over_the_submission_limit_does_not_slow_down_another() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// Requests that arrive together are checked together (with Redis, in one script call):
+/// each resident's bucket still gives exactly its burst, however her requests interleave
+/// with another's.
+#[tokio::test]
+async fn a_burst_of_simultaneous_requests_gets_exactly_the_limit_per_resident() {
+    let app = spawn_app_with(|s| s.rate_limit_submit_per_min = 5).await;
+    let residents = [
+        app.login_resident("o-burst-a").await,
+        app.login_resident("o-burst-b").await,
+    ];
+    let calls = (0..24).map(|i| {
+        let who = &residents[i % 2];
+        let app = &app;
+        async move {
+            let res = app
+                .patch(
+                    "/api/v1/me",
+                    Some(&who.access_token),
+                    &json!({ "nickname": format!("第{i}次") }),
+                )
+                .await;
+            (i % 2, res.status())
+        }
+    });
+    let mut allowed = [0, 0];
+    for (who, status) in futures_util::future::join_all(calls).await {
+        match status {
+            StatusCode::OK => allowed[who] += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(allowed, [5, 5], "each resident gets her burst of five");
+    for who in &residents {
+        let over = app
+            .patch(
+                "/api/v1/me",
+                Some(&who.access_token),
+                &json!({ "nickname": "再来" }),
+            )
+            .await;
+        assert_rate_limited(over).await;
+    }
+}
+
 #[tokio::test]
 async fn limits_hold_across_two_instances_sharing_redis() {
     let first = spawn_app_with(|s| s.rate_limit_login_per_min = 3).await;
