@@ -158,6 +158,12 @@ pub fn query_error(e: sea_orm::sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
+/// One column of a batch, as an array for `unnest`: batches travel as one typed array per
+/// column, in PostgreSQL's binary format.
+pub fn column<'a, I, T>(batch: &'a [I], f: impl Fn(&'a I) -> T) -> Vec<T> {
+    batch.iter().map(f).collect()
+}
+
 /// A batch's rows as the JSON text PostgreSQL's `json_to_recordset` reads.
 pub fn to_json<T: Serialize>(rows: &T) -> Result<String, DbErr> {
     serde_json::to_string(rows).map_err(|e| DbErr::Json(e.to_string()))

@@ -26,10 +26,15 @@ use super::{
     domain::{Answer, AnswerSet, Page, validate_answers},
     hot,
 };
-use crate::{batch::query_error, entities::survey_answer_items, error::ApiResult, state::AppState};
+use crate::{
+    batch::{column, query_error},
+    entities::survey_answer_items,
+    error::ApiResult,
+    state::AppState,
+};
 
-/// Responses one pass expands at most: its items (~20 each) travel as one JSON parameter,
-/// so a pass holds a few hundred kilobytes, not megabytes.
+/// Responses one pass expands at most: its items (~20 each) travel in one statement, so a
+/// pass holds a few hundred kilobytes, not megabytes.
 pub const PASS: usize = 100;
 
 /// One answer item (a row of `survey_answer_items`).
@@ -227,11 +232,6 @@ async fn pass(state: &AppState, survey: Option<Uuid>) -> ApiResult<usize> {
         .map_err(query_error)?;
     txn.commit().await.map_err(query_error)?;
     Ok(rows.len())
-}
-
-/// One column of a pass's items, as an array for `unnest`.
-fn column<'a, T>(items: &'a [NewItem], f: impl Fn(&'a NewItem) -> T) -> Vec<T> {
-    items.iter().map(f).collect()
 }
 
 /// Reads stored answers back through the version that accepted them. They are in the form

@@ -26,7 +26,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    batch::{BatchWrite, Batcher, query_error},
+    batch::{BatchWrite, Batcher, column, query_error},
     deliberation::domain::MeetingStatus,
     idempotency,
 };
@@ -158,11 +158,6 @@ impl BatchWrite for Submissions {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(query_error)
     }
-}
-
-/// One column of a batch, as an array for `unnest`.
-fn column<'a, T>(batch: &'a [NewSubmission], f: impl Fn(&'a NewSubmission) -> T) -> Vec<T> {
-    batch.iter().map(f).collect()
 }
 
 const INSERT: &str = r#"
