@@ -147,9 +147,9 @@ async fn a_resident_over_the_submission_limit_does_not_slow_down_another() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-/// Requests that arrive together are checked together (with Redis, in one script call):
-/// each resident's bucket still gives exactly its burst, however her requests interleave
-/// with another's.
+/// Requests that arrive at once are checked at once (with Redis, each by one atomic script,
+/// side by side on one connection): each resident's bucket still gives exactly its burst,
+/// however her requests interleave with another's.
 #[tokio::test]
 async fn a_burst_of_simultaneous_requests_gets_exactly_the_limit_per_resident() {
     let app = spawn_app_with(|s| s.rate_limit_submit_per_min = 5).await;
