@@ -16,6 +16,7 @@ mod m20261127_000050_deferred_answer_items;
 mod m20261128_000010_pending_items_by_id;
 mod m20261128_000020_idempotency_keys_room;
 mod m20261128_000030_answer_items_unchecked;
+mod m20261128_000040_idempotency_keys_purged_by_id;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000010_pending_items_by_id::Migration),
             Box::new(m20261128_000020_idempotency_keys_room::Migration),
             Box::new(m20261128_000030_answer_items_unchecked::Migration),
+            Box::new(m20261128_000040_idempotency_keys_purged_by_id::Migration),
         ]
     }
 }

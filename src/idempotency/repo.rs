@@ -132,15 +132,49 @@ pub async fn complete(
     Ok(res.rows_affected == 1)
 }
 
+/// Deletes the keys made before `cutoff`. Every key's id is a version-7 UUID, which begins
+/// with the millisecond it was made (big-endian, as both databases compare ids), so the keys
+/// made before `cutoff` are exactly those whose id sorts below the least id of its
+/// millisecond: the primary key finds them, and no index of `created_at` is kept for it.
 pub async fn purge_older_than(
     db: &impl ConnectionTrait,
     cutoff: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let res = IdempotencyKeys::delete_many()
-        .filter(idempotency_keys::Column::CreatedAt.lt(cutoff))
+        .filter(idempotency_keys::Column::Id.lt(least_id_of(cutoff)))
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// The least version-7 UUID of the millisecond `at` falls in.
+fn least_id_of(at: DateTime<Utc>) -> Uuid {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    Uuid::from_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// Any id made in the millisecond sorts at or above its least id, and above every id
+    /// of the millisecond before.
+    #[test]
+    fn the_least_id_of_a_millisecond_bounds_the_ids_made_in_it() {
+        let at = Utc.timestamp_millis_opt(1_795_000_000_123).unwrap();
+        let least = least_id_of(at);
+        let ts = |ms: u64| {
+            uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000)
+        };
+        for _ in 0..100 {
+            assert!(Uuid::new_v7(ts(1_795_000_000_123)) >= least);
+            assert!(Uuid::new_v7(ts(1_795_000_000_122)) < least);
+        }
+    }
 }
 
 /// A claim as the batched insert writes it.

@@ -377,3 +377,97 @@ async fn only_the_unflushed_pool_skips_the_flush_wait() {
         );
     }
 }
+
+/// A day after it was first used a key is forgotten (the hourly purge), and the same key
+/// then starts a new request; a key used since is kept.
+#[tokio::test]
+async fn a_key_past_its_lifetime_is_purged_and_a_fresh_one_kept() {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    let token = Some(admin.access_token.as_str());
+    let old = post_with_key(
+        &app,
+        "/api/v1/admin/staff",
+        token,
+        "old-key",
+        &new_staff("qian.old"),
+    )
+    .await;
+    assert_eq!(old.status(), StatusCode::CREATED);
+    let fresh = post_with_key(
+        &app,
+        "/api/v1/admin/staff",
+        token,
+        "fresh-key",
+        &new_staff("sun.fresh"),
+    )
+    .await;
+    assert_eq!(fresh.status(), StatusCode::CREATED);
+
+    // The old key as if made 25 hours ago: its id, like every key's, carries when.
+    let made = chrono::Utc::now() - chrono::Duration::hours(25);
+    let ms = u64::try_from(made.timestamp_millis()).unwrap();
+    let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        ms / 1000,
+        u32::try_from(ms % 1000).unwrap() * 1_000_000,
+    ));
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let placeholders = if backend == sea_orm::DbBackend::Postgres {
+        ("$1", "$2")
+    } else {
+        ("?", "?")
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!(
+            "UPDATE idempotency_keys SET id = {}, created_at = {} WHERE key = 'old-key'",
+            placeholders.0, placeholders.1
+        ),
+        [id.into(), made.into()],
+    ))
+    .await
+    .unwrap();
+
+    let purged = canyu::idempotency::service::purge_expired(db)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    let keys: Vec<String> = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT key FROM idempotency_keys ORDER BY key",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get("", "key").unwrap())
+        .collect();
+    assert_eq!(keys, ["fresh-key"]);
+
+    // Forgotten, the old key runs its request anew: the account exists, so it is refused
+    // now rather than replayed.
+    let again = post_with_key(
+        &app,
+        "/api/v1/admin/staff",
+        token,
+        "old-key",
+        &new_staff("qian.old"),
+    )
+    .await;
+    assert!(!replayed(&again));
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let fresh_again = post_with_key(
+        &app,
+        "/api/v1/admin/staff",
+        token,
+        "fresh-key",
+        &new_staff("sun.fresh"),
+    )
+    .await;
+    assert_eq!(fresh_again.status(), StatusCode::CREATED);
+    assert!(replayed(&fresh_again));
+}
