@@ -15,10 +15,12 @@ THREADS="${BENCH_THREADS:-2}"
 # Each scenario and its baseline alternate ROUNDS times and the round with the median ratio
 # is reported, every round's ratio beside it: on a shared VM the baselines alone move by a
 # third from one minute to the next, and a single pair measured minutes apart says little.
-ROUNDS="${BENCH_ROUNDS:-3}"
+# Five: with three, one round's ratio spread from 31% to 59% for one build on one machine,
+# and the median of three moved by several points from one run to the next.
+ROUNDS="${BENCH_ROUNDS:-5}"
 # Residents for the submissions, split evenly between the rounds: each answers once, and a
 # round must not run out (a fast 2-core machine stored ~63,000 in ten seconds).
-RESIDENTS="${BENCH_RESIDENTS:-240000}"
+RESIDENTS="${BENCH_RESIDENTS:-330000}"
 PORT="${BENCH_PORT:-18080}"
 PORT_B=$((PORT + 1))
 STORM_RESIDENTS="${BENCH_STORM_RESIDENTS:-5000}"

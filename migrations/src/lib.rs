@@ -17,6 +17,7 @@ mod m20261128_000010_pending_items_by_id;
 mod m20261128_000020_idempotency_keys_room;
 mod m20261128_000030_answer_items_unchecked;
 mod m20261128_000040_idempotency_keys_purged_by_id;
+mod m20261128_000050_submissions_unchecked;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000020_idempotency_keys_room::Migration),
             Box::new(m20261128_000030_answer_items_unchecked::Migration),
             Box::new(m20261128_000040_idempotency_keys_purged_by_id::Migration),
+            Box::new(m20261128_000050_submissions_unchecked::Migration),
         ]
     }
 }

@@ -35,15 +35,25 @@ pub async fn update(
     Surveys::update(model).exec(db).await
 }
 
-/// The survey and all that hangs on it. Its answer items go first and by name: on PostgreSQL
-/// no foreign key ties them to their responses (migration `answer_items_unchecked`), so the
-/// responses' cascade would leave them behind.
+/// The survey and all that hangs on it. On PostgreSQL no foreign key ties its participations,
+/// responses and answer items to it (migrations `answer_items_unchecked`,
+/// `submissions_unchecked`), so they go by name, after the survey's row: deleting the row
+/// waits for any submission still holding it, whose rows the deletes below then see.
 pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<u64, DbErr> {
+    let deleted = Surveys::delete_by_id(id).exec(db).await?.rows_affected;
     Items::delete_many()
         .filter(survey_answer_items::Column::SurveyId.eq(id))
         .exec(db)
         .await?;
-    Ok(Surveys::delete_by_id(id).exec(db).await?.rows_affected)
+    Responses::delete_many()
+        .filter(survey_responses::Column::SurveyId.eq(id))
+        .exec(db)
+        .await?;
+    Participations::delete_many()
+        .filter(survey_participations::Column::SurveyId.eq(id))
+        .exec(db)
+        .await?;
+    Ok(deleted)
 }
 
 /// Staff lists: newest first, optionally of one org unit.

@@ -673,6 +673,7 @@ pub async fn submit(
             Written::Stored => {}
             Written::AlreadyAnswered => return Err(already_answered()),
             Written::AccountGone => return Err(account_gone()),
+            Written::SurveyGone => return Err(not_found()),
             Written::KeyHeld => return Ok(Submitted::KeyHeld),
         },
         (None, resident) => {

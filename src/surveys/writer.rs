@@ -72,6 +72,8 @@ pub enum Written {
     /// The resident deleted her account since her token was issued: nothing was written.
     #[default]
     AccountGone,
+    /// The survey was deleted since it was read: nothing was written.
+    SurveyGone,
     /// Her Idempotency-Key was already held (a retry, or the key used before): nothing was
     /// written, and the key answers for itself.
     KeyHeld,
@@ -148,10 +150,15 @@ impl BatchWrite for Submissions {
         rows.iter()
             .map(|r| {
                 let pair = (r.try_get("survey_id")?, r.try_get("resident_id")?);
-                let written = match (r.try_get("stored")?, r.try_get("key_free")?) {
-                    (true, _) => Written::Stored,
-                    (false, false) => Written::KeyHeld,
-                    (false, true) => Written::AlreadyAnswered,
+                let written = match (
+                    r.try_get("stored")?,
+                    r.try_get("survey_live")?,
+                    r.try_get("key_free")?,
+                ) {
+                    (true, _, _) => Written::Stored,
+                    (false, false, _) => Written::SurveyGone,
+                    (false, true, false) => Written::KeyHeld,
+                    (false, true, true) => Written::AlreadyAnswered,
                 };
                 Ok((pair, written))
             })
@@ -167,6 +174,12 @@ WITH input AS (
         $10::timestamptz[], $11::uuid[], $12::text[], $13::text[], $14::bytea[])
         AS t(survey_id, resident_id, keep_informed, on_day, answered_at, id, version,
         respondent_id, answers, submitted_at, key_id, key, fingerprint, receipt)
+), survey AS (
+    -- The surveys answered, held until the commit against their deletion: no foreign key
+    -- checks a participation's or a response's survey on PostgreSQL (migration
+    -- `submissions_unchecked`), so the lock each key took once per row is taken here once.
+    -- A survey gone already has no row to hold, and nothing is written for it.
+    SELECT id FROM surveys WHERE id = ANY($1::uuid[]) FOR KEY SHARE
 ), live AS (
     -- The sub-district the answers are counted under is the resident's as written. Each
     -- resident by her key (`OFFSET 0` keeps the subquery apart): joined with the arrays,
@@ -181,7 +194,7 @@ WITH input AS (
     -- Those whose Idempotency-Key no request holds: a held key (a retry, or a key used
     -- before) writes nothing here, and answers for itself (`idempotency::Deferred`). Looked
     -- up one by one (`OFFSET 0`), for the reason given above.
-    SELECT l.* FROM live l
+    SELECT l.* FROM live l JOIN survey s ON s.id = l.survey_id
     WHERE l.key IS NULL OR NOT EXISTS (
         SELECT 1 FROM idempotency_keys k WHERE k.user_id = l.resident_id AND k.key = l.key
         OFFSET 0
@@ -221,7 +234,8 @@ WITH input AS (
     ON CONFLICT DO NOTHING
 )
 SELECT l.survey_id, l.resident_id, p.resident_id IS NOT NULL AS stored,
-    f.resident_id IS NOT NULL AS key_free
+    f.resident_id IS NOT NULL AS key_free,
+    EXISTS (SELECT 1 FROM survey s WHERE s.id = l.survey_id) AS survey_live
 FROM live l
 LEFT JOIN free f ON f.survey_id = l.survey_id AND f.resident_id = l.resident_id
 LEFT JOIN part p ON p.survey_id = l.survey_id AND p.resident_id = l.resident_id"#;

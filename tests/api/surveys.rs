@@ -617,9 +617,9 @@ async fn a_hundred_residents_answering_at_once_are_each_counted_once() {
 }
 
 /// The group commit behind submissions on PostgreSQL (SQLite writes each in its own
-/// transaction): a submission PostgreSQL refuses fails alone, and a resident's second
-/// submission in the same batch is told she already answered. The answer items follow from
-/// the items job, once each.
+/// transaction): a submission PostgreSQL refuses fails alone, a resident's second
+/// submission in the same batch is told she already answered, and one to a survey deleted
+/// meanwhile writes nothing. The answer items follow from the items job, once each.
 #[tokio::test]
 async fn one_refused_submission_does_not_fail_the_others_written_with_it() {
     use canyu::{
@@ -659,14 +659,21 @@ async fn one_refused_submission_does_not_fail_the_others_written_with_it() {
         futures_util::future::join_all((0..20).map(|i| app.resident_of_id(format!("o-batch-{i}"))))
             .await;
     let mut batch: Vec<NewSubmission> = residents.iter().map(|r| submission(survey, *r)).collect();
-    // A survey that does not exist (its foreign key refuses it), the same resident twice, and
-    // a resident without an account.
-    batch.insert(7, submission(uuid::Uuid::now_v7(), residents[0]));
+    // A day before any PostgreSQL can store (it refuses the statement), the same resident
+    // twice, a resident without an account, and a survey that does not exist (or no longer).
+    let mut refused = submission(survey, app.resident_of_id("o-batch-refused".into()).await);
+    refused.on_day = chrono::NaiveDate::from_ymd_opt(-5000, 1, 1).unwrap();
+    batch.insert(7, refused);
     batch.push(submission(survey, residents[3]));
     batch.push(submission(survey, uuid::Uuid::now_v7()));
+    batch.push(submission(uuid::Uuid::now_v7(), residents[1]));
     let outcomes = futures_util::future::join_all(batch.into_iter().map(|s| writer.write(s))).await;
 
     assert!(outcomes[7].is_err(), "{:?}", outcomes[7]);
+    assert!(
+        matches!(outcomes[23], Ok(Written::SurveyGone)),
+        "{outcomes:?}"
+    );
     let stored = outcomes
         .iter()
         .filter(|o| matches!(o, Ok(Written::Stored)))
