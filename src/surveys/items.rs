@@ -1,8 +1,8 @@
 //! Answer items: each answer broken into rows (`survey_answer_items`) so the database can
 //! aggregate results.
 //!
-//! A submission's items are most of what it costs PostgreSQL: ~20 rows, three index entries
-//! and a foreign-key check each, against the two rows that record the answer itself. In a
+//! A submission's items are most of what it costs PostgreSQL: ~20 rows of three index entries
+//! each, against the three rows that record the answer itself. In a
 //! burst that is work residents wait for and nobody reads yet, so on PostgreSQL the group
 //! commit (`writer`) stores the response with `items_pending` and its items are written
 //! here, off the request path: by the `survey_answer_items` job a pass at a time, and for

@@ -239,9 +239,11 @@ pub async fn count_responses_of(
         .collect())
 }
 
-/// Locks the survey's row against new submissions' foreign-key checks (PostgreSQL's
-/// `FOR UPDATE` conflicts with their `FOR KEY SHARE`), so a count taken next in the same
-/// transaction includes every submission that was in flight. SQLite serialises writers anyway.
+/// Locks the survey's row against the submissions in flight, so a count taken next in the
+/// same transaction includes every one of them: on PostgreSQL `FOR UPDATE` conflicts with the
+/// group commit's `FOR KEY SHARE` of the row (`writer`), and a capped survey's submission
+/// counts itself on the row after this count (`take_response_slot`). SQLite serialises
+/// writers anyway.
 pub async fn lock_for_recount(db: &impl ConnectionTrait, survey_id: Uuid) -> Result<(), DbErr> {
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         Surveys::find_by_id(survey_id)
