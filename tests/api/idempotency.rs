@@ -387,23 +387,13 @@ async fn a_key_past_its_lifetime_is_purged_and_a_fresh_one_kept() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
     let token = Some(admin.access_token.as_str());
-    let old = post_with_key(
-        &app,
-        "/api/v1/admin/staff",
-        token,
-        "old-key",
-        &new_staff("qian.old"),
-    )
-    .await;
+    let create = |key: &'static str, username: &'static str| {
+        let app = &app;
+        async move { post_with_key(app, "/api/v1/admin/staff", token, key, &new_staff(username)).await }
+    };
+    let old = create("old-key", "qian.old").await;
     assert_eq!(old.status(), StatusCode::CREATED);
-    let fresh = post_with_key(
-        &app,
-        "/api/v1/admin/staff",
-        token,
-        "fresh-key",
-        &new_staff("sun.fresh"),
-    )
-    .await;
+    let fresh = create("fresh-key", "sun.fresh").await;
     assert_eq!(fresh.status(), StatusCode::CREATED);
 
     // The old key as if made 25 hours ago: its id, like every key's, carries when.
@@ -450,24 +440,10 @@ async fn a_key_past_its_lifetime_is_purged_and_a_fresh_one_kept() {
 
     // Forgotten, the old key runs its request anew: the account exists, so it is refused
     // now rather than replayed.
-    let again = post_with_key(
-        &app,
-        "/api/v1/admin/staff",
-        token,
-        "old-key",
-        &new_staff("qian.old"),
-    )
-    .await;
+    let again = create("old-key", "qian.old").await;
     assert!(!replayed(&again));
     assert_eq!(again.status(), StatusCode::CONFLICT);
-    let fresh_again = post_with_key(
-        &app,
-        "/api/v1/admin/staff",
-        token,
-        "fresh-key",
-        &new_staff("sun.fresh"),
-    )
-    .await;
+    let fresh_again = create("fresh-key", "sun.fresh").await;
     assert_eq!(fresh_again.status(), StatusCode::CREATED);
     assert!(replayed(&fresh_again));
 }
