@@ -147,12 +147,10 @@ pub async fn purge_older_than(
     Ok(res.rows_affected)
 }
 
-/// The least version-7 UUID of the millisecond `at` falls in.
+/// The least version-7 UUID of the millisecond `at` falls in: its random bits all zero.
 fn least_id_of(at: DateTime<Utc>) -> Uuid {
     let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    let mut bytes = [0u8; 16];
-    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
-    Uuid::from_bytes(bytes)
+    uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid()
 }
 
 #[cfg(test)]
