@@ -9,6 +9,13 @@ use canyu::{
 };
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's malloc: a submission allocates and frees a few hundred small
+/// values, and glibc's malloc and free took about a fifth of the service's CPU on that path.
+/// Measured with the bench's submissions, the two builds alternating: about a fifth less CPU
+/// per request (113 to 89 µs) for about 10 MB more RSS.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "canyu", version, about = "西城区居民参与平台后端")]
 struct Cli {
@@ -49,7 +56,6 @@ enum StaffCommand {
 }
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,24 +67,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// glibc gives threads their own malloc arenas, up to eight per core, and each keeps what it
-/// once held: exports and password hashing on the blocking pool left the instance at the
-/// edge of its 100 MB budget. Two arenas are plenty for a server whose threads are mostly
-/// idle in epoll. `MALLOC_ARENA_MAX`, when set, still wins.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn limit_malloc_arenas() {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: first thing in `main`, before any other thread exists; mallopt only sets a
-        // tuning parameter of the allocator.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}
 
 async fn run() -> ExitCode {
     let cli = Cli::parse();
