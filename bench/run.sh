@@ -255,7 +255,6 @@ read -r PG_TPS _ SUB_RPS SUB_P99 SUB_ERR SUB_RATIOS _ < <(median_round "$WORK/wr
 STORED=$(psql "$DB_URL" -Atc "SELECT count(*) FROM survey_responses")
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
 
-
 echo "==> exports of every stored response"
 # Analyzed first, as autovacuum would have by the time staff export after a burst: a
 # PostgreSQL without it (this machine's runs with autovacuum off) plans each page of the

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 /// mimalloc rather than glibc's malloc: a submission allocates and frees a few hundred small
 /// values, and glibc's malloc and free took about a fifth of the service's CPU on that path.
 /// Measured with the bench's submissions, the two builds alternating: about a fifth less CPU
-/// per request (113 to 89 µs) for about 10 MB more RSS.
+/// per request (about 115 to 90 µs) for about 10 MB more RSS.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
