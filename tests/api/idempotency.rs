@@ -382,7 +382,8 @@ async fn only_the_unflushed_pool_skips_the_flush_wait() {
 /// then starts a new request; a key used since is kept.
 #[tokio::test]
 async fn a_key_past_its_lifetime_is_purged_and_a_fresh_one_kept() {
-    use sea_orm::{ConnectionTrait, Statement};
+    use canyu::entities::idempotency_keys;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 
     let app = spawn_app().await;
     let admin = app.login_admin().await;
@@ -405,36 +406,25 @@ async fn a_key_past_its_lifetime_is_purged_and_a_fresh_one_kept() {
         u32::try_from(ms % 1000).unwrap() * 1_000_000,
     ));
     let db = &app.state.db;
-    let backend = db.get_database_backend();
-    let placeholders = if backend == sea_orm::DbBackend::Postgres {
-        ("$1", "$2")
-    } else {
-        ("?", "?")
-    };
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        format!(
-            "UPDATE idempotency_keys SET id = {}, created_at = {} WHERE key = 'old-key'",
-            placeholders.0, placeholders.1
-        ),
-        [id.into(), made.into()],
-    ))
-    .await
-    .unwrap();
+    idempotency_keys::Entity::update_many()
+        .col_expr(idempotency_keys::Column::Id, Expr::value(id))
+        .col_expr(idempotency_keys::Column::CreatedAt, Expr::value(made))
+        .filter(idempotency_keys::Column::Key.eq("old-key"))
+        .exec(db)
+        .await
+        .unwrap();
 
     let purged = canyu::idempotency::service::purge_expired(db)
         .await
         .unwrap();
     assert_eq!(purged, 1);
-    let keys: Vec<String> = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT key FROM idempotency_keys ORDER BY key",
-        ))
+    let keys: Vec<String> = idempotency_keys::Entity::find()
+        .order_by_asc(idempotency_keys::Column::Key)
+        .all(db)
         .await
         .unwrap()
-        .iter()
-        .map(|r| r.try_get("", "key").unwrap())
+        .into_iter()
+        .map(|k| k.key)
         .collect();
     assert_eq!(keys, ["fresh-key"]);
 
