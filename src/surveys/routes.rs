@@ -136,25 +136,38 @@ async fn get_survey(
         return Ok(HttpResponse::Ok().json(SurveyForCaller::Staff(view)));
     }
     let (view, source) = service::resident_view(&state, id).await?;
-    let tag = view.etag.as_bytes();
-    if req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| {
+    // Either tag names this version: whichever representation the phone kept is current.
+    let kept = req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| {
         v.as_bytes()
             .split(|&b| b == b',')
-            .map(<[u8]>::trim_ascii)
-            .any(|t| t == b"*" || t == tag)
-    }) {
+            .map(|t| {
+                let t = t.trim_ascii();
+                t.strip_prefix(b"W/").unwrap_or(t)
+            })
+            .any(|t| t == b"*" || t == view.etag.as_bytes() || t == view.gzip_etag.as_bytes())
+    });
+    let gzip = accepts_gzip(req.headers());
+    let (body, etag) = if gzip {
+        (view.gzip, view.gzip_etag)
+    } else {
+        (view.body, view.etag)
+    };
+    // Static header values: parsed and copied once, not per request.
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
+    if kept {
         return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, view.etag))
+            .insert_header((header::ETAG, etag))
+            .insert_header(vary)
             .finish());
     }
-    // Static header values: parsed and copied once, not per request.
-    Ok(HttpResponse::Ok()
-        .content_type(HeaderValue::from_static("application/json"))
-        .insert_header((header::ETAG, view.etag))
+    let mut res = HttpResponse::Ok();
+    res.content_type(HeaderValue::from_static("application/json"))
+        .insert_header((header::ETAG, etag))
         .insert_header((
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-cache"),
         ))
+        .insert_header(vary)
         .insert_header((
             HeaderName::from_static("x-cache"),
             HeaderValue::from_static(if source == Source::Cache {
@@ -162,8 +175,38 @@ async fn get_survey(
             } else {
                 "miss"
             }),
-        ))
-        .body(view.body))
+        ));
+    if gzip {
+        res.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+    }
+    Ok(res.body(body))
+}
+
+/// Whether `Accept-Encoding` takes gzip (RFC 9110, 12.5.3): named (or as `x-gzip`), or else
+/// covered by `*`, with a weight above zero. Without the header, the JSON goes as it is.
+fn accepts_gzip(headers: &header::HeaderMap) -> bool {
+    let mut any = false;
+    for item in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or_default().trim();
+        let weighted = parts.map(str::trim).find_map(|p| {
+            p.strip_prefix("q=")
+                .or_else(|| p.strip_prefix("Q="))
+                .map(|q| q.trim().parse::<f32>().is_ok_and(|q| q > 0.0))
+        });
+        let takes = weighted.unwrap_or(true);
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            return takes;
+        }
+        if coding == "*" {
+            any = takes;
+        }
+    }
+    any
 }
 
 /// Replaces the draft; for a published survey this prepares the next version.
@@ -373,4 +416,35 @@ async fn results_chart(
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "private, max-age=5"))
         .body(svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn takes(value: &str) -> bool {
+        let req = TestRequest::default()
+            .insert_header((header::ACCEPT_ENCODING, value))
+            .to_http_request();
+        accepts_gzip(req.headers())
+    }
+
+    #[test]
+    fn gzip_is_sent_to_whoever_asks_for_it_with_a_weight_above_zero() {
+        assert!(takes("gzip"));
+        assert!(takes("gzip, deflate, br"));
+        assert!(takes("br;q=1.0, GZIP;q=0.5"));
+        assert!(takes("x-gzip"));
+        assert!(takes("*"));
+        assert!(!takes("identity"));
+        assert!(!takes("gzip;q=0"));
+        assert!(!takes("gzip;q=0.000, *"));
+        assert!(!takes("*;q=0"));
+        assert!(!takes("gzip;q=lots"));
+        assert!(!accepts_gzip(
+            TestRequest::default().to_http_request().headers()
+        ));
+    }
 }

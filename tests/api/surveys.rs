@@ -172,6 +172,100 @@ async fn staff_publish_and_a_resident_answers_from_their_phone() {
 }
 
 #[tokio::test]
+async fn a_phone_that_asks_for_gzip_gets_the_questionnaire_compressed_and_tagged_apart() {
+    let app = spawn_app().await;
+    let staff = app.staff_of("shi.gong", "shichahai").await;
+    let id = app
+        .published_survey(&staff, &questionnaire("shichahai"))
+        .await;
+    let resident = app.resident_of("o-wang", "shichahai").await;
+    let path = format!("/api/v1/surveys/{id}");
+    let fetch = |encoding: Option<&'static str>, tag: Option<String>| {
+        let mut req = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&resident.access_token);
+        if let Some(e) = encoding {
+            req = req.header("accept-encoding", e);
+        }
+        if let Some(t) = tag {
+            req = req.header("if-none-match", t);
+        }
+        req.send()
+    };
+    let header = |res: &reqwest::Response, name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+
+    let plain = fetch(None, None).await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert_eq!(header(&plain, "content-encoding"), None);
+    assert_eq!(header(&plain, "vary").as_deref(), Some("accept-encoding"));
+    let plain_tag = header(&plain, "etag").unwrap();
+    let plain_body = plain.bytes().await.unwrap();
+
+    let packed = fetch(Some("gzip, deflate, br"), None).await.unwrap();
+    assert_eq!(packed.status(), StatusCode::OK);
+    assert_eq!(header(&packed, "content-encoding").as_deref(), Some("gzip"));
+    assert_eq!(header(&packed, "vary").as_deref(), Some("accept-encoding"));
+    assert_eq!(
+        header(&packed, "content-type").as_deref(),
+        Some("application/json")
+    );
+    let packed_tag = header(&packed, "etag").unwrap();
+    assert_ne!(packed_tag, plain_tag, "each representation has its own tag");
+    let packed_body = packed.bytes().await.unwrap();
+    assert!(packed_body.len() < plain_body.len());
+    let mut unpacked = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&packed_body[..]),
+        &mut unpacked,
+    )
+    .unwrap();
+    assert_eq!(unpacked, plain_body, "the same JSON, byte for byte");
+
+    // A weight of zero is a refusal.
+    let refused = fetch(Some("gzip;q=0"), None).await.unwrap();
+    assert_eq!(header(&refused, "content-encoding"), None);
+    assert_eq!(refused.bytes().await.unwrap(), plain_body);
+
+    // Either tag, weakened or not, names this version: nothing to download, and the 304
+    // carries the tag of what this request would have got.
+    for (encoding, tag, expected) in [
+        (Some("gzip"), plain_tag.clone(), &packed_tag),
+        (None, packed_tag.clone(), &plain_tag),
+        (Some("gzip"), format!("W/{packed_tag}"), &packed_tag),
+    ] {
+        let res = fetch(encoding, Some(tag)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(header(&res, "etag").as_ref(), Some(expected));
+        assert!(res.bytes().await.unwrap().is_empty());
+    }
+
+    // Closed, the survey is sent again, compressed, under new tags.
+    let res = app
+        .post(
+            &format!("{path}/close"),
+            Some(&staff.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = fetch(Some("gzip"), Some(packed_tag.clone())).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_ne!(header(&res, "etag"), Some(packed_tag));
+    let mut unpacked = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&res.bytes().await.unwrap()[..]),
+        &mut unpacked,
+    )
+    .unwrap();
+    let survey: Value = serde_json::from_str(&unpacked).unwrap();
+    assert_eq!(survey["status"], "closed");
+}
+#[tokio::test]
 async fn the_server_replays_the_logic_and_reports_every_problem_at_once() {
     let app = spawn_app().await;
     let staff = app.staff_of("shi.gong", "shichahai").await;
