@@ -19,9 +19,9 @@ THREADS="${BENCH_THREADS:-2}"
 # and the median of three moved by several points from one run to the next.
 ROUNDS="${BENCH_ROUNDS:-5}"
 # Residents for the submissions, split evenly between the rounds: each answers once, and a
-# round must not run out (a fast 2-core Intel VM stored ~80,000 in ten seconds; a round that
-# runs out answers its later requests with 409, counted as non-2xx).
-RESIDENTS="${BENCH_RESIDENTS:-500000}"
+# round must not run out (a fast 2-core Intel VM stored up to 130,000 in ten seconds; a round
+# that runs out answers its later requests with 409, counted as non-2xx).
+RESIDENTS="${BENCH_RESIDENTS:-700000}"
 PORT="${BENCH_PORT:-18080}"
 PORT_B=$((PORT + 1))
 STORM_RESIDENTS="${BENCH_STORM_RESIDENTS:-5000}"
