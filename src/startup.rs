@@ -105,10 +105,11 @@ impl Application {
             .await
             .context("cannot connect to the database")?;
         // Group commits on PostgreSQL. The submissions have one writer: the next batch
-        // gathers in its queue while a statement runs. A second writer took what trickled in
-        // meanwhile as batches of one or two, each paying a statement's and a commit's fixed
-        // cost; with one, the bench's submissions went from 45-47% to 50-52% of pgbench
-        // insert-only on a 2-core VM (about a tenth less service CPU per submission too).
+        // gathers in its queue while a statement runs. A second writer started on whatever
+        // had arrived meanwhile (15 submissions a statement on average at 64 connections),
+        // each batch paying a statement's and a flushed commit's fixed cost. Alternating the
+        // two on a 2-core VM: 50-60% of pgbench insert-only against 47-49%, and a tenth less
+        // of the service's CPU per submission (bench/results/2026-11-28.md).
         let postgres = db.get_database_backend() == DbBackend::Postgres;
         let submissions = postgres.then(|| SubmissionWriter::spawn(db.clone(), 1));
         let idempotency =
