@@ -18,6 +18,7 @@ mod m20261128_000020_idempotency_keys_room;
 mod m20261128_000030_answer_items_unchecked;
 mod m20261128_000040_idempotency_keys_purged_by_id;
 mod m20261128_000050_submissions_unchecked;
+mod m20261128_000060_participations_by_resident;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000030_answer_items_unchecked::Migration),
             Box::new(m20261128_000040_idempotency_keys_purged_by_id::Migration),
             Box::new(m20261128_000050_submissions_unchecked::Migration),
+            Box::new(m20261128_000060_participations_by_resident::Migration),
         ]
     }
 }

@@ -182,7 +182,10 @@ pub async fn informed_respondents(
 ) -> Result<Vec<Uuid>, DbErr> {
     Ok(Participations::find()
         .filter(survey_participations::Column::SurveyId.eq(survey_id))
-        .filter(survey_participations::Column::KeepInformed.eq(true))
+        // The flag itself, not `= $2`: PostgreSQL's partial index of these residents
+        // (`WHERE keep_informed`) answers a prepared statement only when its condition can be
+        // read off the statement.
+        .filter(Expr::col(survey_participations::Column::KeepInformed))
         .all(db)
         .await?
         .into_iter()
