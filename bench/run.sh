@@ -118,16 +118,15 @@ measure() {
 }
 
 # median_round FILE: FILE holds one line per round, "baseline_rate baseline_p99 rate p99
-# non2xx"; prints the round with the median ratio, then every round's ratio (comma-separated,
-# in order), the worst p99 of all rounds, and every round's p99 (comma-separated, in order:
-# a stall shows in one round or in all).
+# non2xx"; prints the round with the median ratio, then every round's ratio and every round's
+# p99 (each comma-separated, in order: a stall shows in one round or in all).
 median_round() {
     python3 - "$1" <<'PY'
 import sys
 rounds = [l.split() for l in open(sys.argv[1]) if l.strip()]
 ratio = lambda r: float(r[2]) / float(r[0]) if float(r[0]) else 0.0
 median = sorted(rounds, key=ratio)[len(rounds) // 2]
-print(*median, ",".join(f"{ratio(r) * 100:.0f}%" for r in rounds), max(float(r[3]) for r in rounds),
+print(*median, ",".join(f"{ratio(r) * 100:.0f}%" for r in rounds),
       ",".join(f"{float(r[3]):g}" for r in rounds))
 PY
 }
@@ -230,7 +229,7 @@ for round in $(seq "$ROUNDS"); do
     echo "$rps $p99 $(measure -H "Accept-Encoding: gzip" -H "Authorization: Bearer $READER" \
         "$BASE/api/v1/surveys/$SURVEY")" >>"$WORK/reads"
 done
-read -r BASE_RPS BASE_P99 HOT_RPS HOT_P99 HOT_ERR HOT_RATIOS _ HOT_P99S < <(median_round "$WORK/reads")
+read -r BASE_RPS BASE_P99 HOT_RPS HOT_P99 HOT_ERR HOT_RATIOS HOT_P99S < <(median_round "$WORK/reads")
 
 psql "$DB_URL" -qc "CREATE TABLE IF NOT EXISTS bench_insert (id bigserial primary key, survey uuid, body text, at timestamptz default now())"
 echo "INSERT INTO bench_insert (survey, body) VALUES ('$SURVEY', repeat('x', 400));" >"$WORK/insert.sql"
@@ -257,7 +256,7 @@ for tokens in "$WORK"/tokens-round-*; do
         BENCH_PATH="/api/v1/surveys/$SURVEY/responses" BENCH_THREADS="$THREADS" \
         measure -s bench/submit.lua "$BASE/api/v1/surveys/$SURVEY/responses")" >>"$WORK/writes"
 done
-read -r PG_TPS _ SUB_RPS SUB_P99 SUB_ERR SUB_RATIOS _ _ < <(median_round "$WORK/writes")
+read -r PG_TPS _ SUB_RPS SUB_P99 SUB_ERR SUB_RATIOS _ < <(median_round "$WORK/writes")
 STORED=$(psql "$DB_URL" -Atc "SELECT count(*) FROM survey_responses")
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
 

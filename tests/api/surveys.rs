@@ -218,13 +218,11 @@ async fn a_phone_that_asks_for_gzip_gets_the_questionnaire_compressed_and_tagged
     assert_ne!(packed_tag, plain_tag, "each representation has its own tag");
     let packed_body = packed.bytes().await.unwrap();
     assert!(packed_body.len() < plain_body.len());
-    let mut unpacked = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(&packed_body[..]),
-        &mut unpacked,
-    )
-    .unwrap();
-    assert_eq!(unpacked, plain_body, "the same JSON, byte for byte");
+    assert_eq!(
+        gunzip(&packed_body),
+        plain_body,
+        "the same JSON, byte for byte"
+    );
 
     // A weight of zero is a refusal.
     let refused = fetch(Some("gzip;q=0"), None).await.unwrap();
@@ -256,14 +254,14 @@ async fn a_phone_that_asks_for_gzip_gets_the_questionnaire_compressed_and_tagged
     let res = fetch(Some("gzip"), Some(packed_tag.clone())).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_ne!(header(&res, "etag"), Some(packed_tag));
-    let mut unpacked = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(&res.bytes().await.unwrap()[..]),
-        &mut unpacked,
-    )
-    .unwrap();
-    let survey: Value = serde_json::from_str(&unpacked).unwrap();
+    let survey: Value = serde_json::from_slice(&gunzip(&res.bytes().await.unwrap())).unwrap();
     assert_eq!(survey["status"], "closed");
+}
+
+fn gunzip(packed: &[u8]) -> Vec<u8> {
+    let mut unpacked = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(packed), &mut unpacked).unwrap();
+    unpacked
 }
 #[tokio::test]
 async fn the_server_replays_the_logic_and_reports_every_problem_at_once() {
