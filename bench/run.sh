@@ -110,6 +110,8 @@ PY
 measure() {
     local out
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+    # BENCH_RAW_DIR keeps every wrk report as printed, for a round that needs a closer look.
+    [ -z "${BENCH_RAW_DIR:-}" ] || { mkdir -p "$BENCH_RAW_DIR"; printf '%s\n%s\n\n' "$(date -u +%T) $*" "$out" >>"$BENCH_RAW_DIR/wrk.txt"; }
     local rps p99 errs
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")

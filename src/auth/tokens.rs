@@ -42,8 +42,10 @@ pub struct TokenKeys {
 /// questionnaire. Only the expiry still has to be checked on each use. Two generations of
 /// at most `VERIFIED_PER_GENERATION` tokens each: when the newer fills, the older is dropped
 /// whole, so memory stays bounded (about 3 MB) without keeping an order of use.
+/// Hashed with foldhash: SipHash over a token's 250 bytes cost more than the rest of the
+/// lookup, and only tokens this service signed are ever stored.
 #[derive(Default)]
-struct Verified(Mutex<[HashMap<Box<str>, Claims>; 2]>);
+struct Verified(Mutex<[HashMap<Box<str>, Claims, foldhash::fast::RandomState>; 2]>);
 
 const VERIFIED_PER_GENERATION: usize = 4096;
 

@@ -128,7 +128,10 @@ impl Cache {
     }
 
     fn key(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
+        let mut full = String::with_capacity(self.prefix.len() + key.len());
+        full.push_str(&self.prefix);
+        full.push_str(key);
+        full
     }
 
     /// Always asks Redis (readiness wants the truth), and closes the breaker on success.
@@ -271,11 +274,13 @@ impl Cache {
     /// `None` (Redis unreachable, bus down, or start-up) sends the caller to the source of
     /// truth: unknown never reads as unmarked.
     pub fn marked(&self, key: &str) -> Option<bool> {
-        let key = self.key(key);
+        // One lookup: whether this instance holds the mark is all it knows either way; on
+        // Redis an unmarked key is known unmarked only while the bus is live.
+        let here = self.near.is_marked_here(&self.key(key));
         let known = match self.store {
-            Store::Memory(_) => Some(self.near.is_marked_here(&key)),
-            Store::Redis(_) if self.near.is_marked_here(&key) => Some(true),
-            Store::Redis(_) => self.near.is_marked(&key),
+            Store::Memory(_) => Some(here),
+            Store::Redis(_) if here => Some(true),
+            Store::Redis(_) => self.near.is_live().then_some(false),
         };
         if let Some(marked) = known {
             count_lookup(marked);

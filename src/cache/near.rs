@@ -46,7 +46,9 @@ pub struct Near {
     source: RwLock<Option<MarkSource>>,
     generation: AtomicU64,
     /// Marked keys (full, prefixed) and when each mark lapses (unix millis).
-    marks: RwLock<HashMap<String, u64>>,
+    /// Hashed with foldhash: asked on every authenticated request, and the keys are the
+    /// service's own (token ids), not chosen by callers.
+    marks: RwLock<HashMap<String, u64, foldhash::fast::RandomState>>,
 }
 
 impl Near {
@@ -55,7 +57,7 @@ impl Near {
             live: AtomicBool::new(false),
             source: RwLock::new(None),
             generation: AtomicU64::new(0),
-            marks: RwLock::new(HashMap::new()),
+            marks: RwLock::new(HashMap::default()),
         }
     }
 
@@ -65,15 +67,6 @@ impl Near {
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
-    }
-
-    /// Whether `key` is marked, when this instance knows for sure (subscription live).
-    pub fn is_marked(&self, key: &str) -> Option<bool> {
-        if !self.is_live() {
-            return None;
-        }
-        let marks = self.marks.read().ok()?;
-        Some(marks.get(key).is_some_and(|until| *until > now_ms()))
     }
 
     /// Whether this instance holds the mark, live bus or not.

@@ -50,7 +50,9 @@ pub struct HotSurveys {
     /// announcement retires them all, and announcements are rare (publishing, closing, and a
     /// pointer's refresh from the database once a minute).
     /// Spares every questionnaire GET two key strings, the near lookup and a JSON decode.
-    pointers: RwLock<HashMap<Uuid, HeldPointer>>,
+    /// Hashed with foldhash: asked on every questionnaire GET, and only surveys that exist
+    /// are held.
+    pointers: RwLock<HashMap<Uuid, HeldPointer, foldhash::fast::RandomState>>,
     /// The 15 sub-district codes: seeded by a migration and never changed at run time
     /// (administrators add departments only), so every submission need not query them.
     pub(super) sub_districts: tokio::sync::OnceCell<Arc<std::collections::HashSet<String>>>,
@@ -267,14 +269,24 @@ impl Rendered {
     }
 }
 
+/// The current version as sent to residents, when this process holds it beside a pointer
+/// still current: a questionnaire GET is this one lookup, without awaiting anything.
+pub fn held(state: &AppState, id: Uuid) -> Option<Rendered> {
+    let r = state
+        .cache
+        .near_generation()
+        .and_then(|g| state.hot_surveys.held_rendered(id, g))?;
+    crate::cache::count_lookup(true);
+    Some(r)
+}
+
 /// The current version as sent to residents; `None` when the survey does not exist or was
-/// never published. A questionnaire GET is one lookup here while the pointer is held.
+/// never published.
 pub async fn current(state: &AppState, id: Uuid) -> ApiResult<Option<(Rendered, Source)>> {
-    let seen = state.cache.near_generation();
-    if let Some(r) = seen.and_then(|g| state.hot_surveys.held_rendered(id, g)) {
-        crate::cache::count_lookup(true);
+    if let Some(r) = held(state, id) {
         return Ok(Some((r, Source::Cache)));
     }
+    let seen = state.cache.near_generation();
     let Some(p) = pointer(state, id).await? else {
         return Ok(None);
     };

@@ -131,8 +131,12 @@ async fn get_survey(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     if who.role != Role::Resident {
-        let staff = CurrentStaff::of(&req).await?;
-        let view = service::get_for_staff(&state, &staff, id).await?;
+        // Boxed, as the residents' loading is: the staff view's future stays out of theirs.
+        let view = Box::pin(async {
+            let staff = CurrentStaff::of(&req).await?;
+            service::get_for_staff(&state, &staff, id).await
+        })
+        .await?;
         return Ok(HttpResponse::Ok().json(SurveyForCaller::Staff(view)));
     }
     let (view, source) = service::resident_view(&state, id).await?;
@@ -185,24 +189,29 @@ async fn get_survey(
 /// Whether `Accept-Encoding` takes gzip (RFC 9110, 12.5.3): named (or as `x-gzip`), or else
 /// covered by `*`, with a weight above zero. Without the header, the JSON goes as it is.
 fn accepts_gzip(headers: &header::HeaderMap) -> bool {
+    // On bytes: every questionnaire GET asks, and a coding or a weight is plain ASCII.
     let mut any = false;
     for item in headers
         .get_all(header::ACCEPT_ENCODING)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
     {
-        let mut parts = item.split(';');
-        let coding = parts.next().unwrap_or_default().trim();
-        let weighted = parts.map(str::trim).find_map(|p| {
-            p.strip_prefix("q=")
-                .or_else(|| p.strip_prefix("Q="))
-                .map(|q| q.trim().parse::<f32>().is_ok_and(|q| q > 0.0))
+        let mut parts = item.split(|&b| b == b';');
+        let coding = parts.next().unwrap_or_default().trim_ascii();
+        let weighted = parts.map(<[u8]>::trim_ascii).find_map(|p| {
+            p.strip_prefix(b"q=")
+                .or_else(|| p.strip_prefix(b"Q="))
+                .map(|q| {
+                    std::str::from_utf8(q.trim_ascii())
+                        .ok()
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .is_some_and(|q| q > 0.0)
+                })
         });
         let takes = weighted.unwrap_or(true);
-        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+        if coding.eq_ignore_ascii_case(b"gzip") || coding.eq_ignore_ascii_case(b"x-gzip") {
             return takes;
         }
-        if coding == "*" {
+        if coding == b"*" {
             any = takes;
         }
     }

@@ -543,7 +543,14 @@ pub async fn list_for_resident(
 /// The current published version as residents receive it (cached JSON and its ETag); 404
 /// when there is none.
 pub async fn resident_view(state: &AppState, id: Uuid) -> ApiResult<(hot::Rendered, Source)> {
-    hot::current(state, id).await?.ok_or_else(not_found)
+    if let Some(r) = hot::held(state, id) {
+        return Ok((r, Source::Cache));
+    }
+    // Boxed: loading holds the cache's futures, several kilobytes that every questionnaire
+    // GET's future would otherwise carry, and move, even when it is answered from memory.
+    Box::pin(hot::current(state, id))
+        .await?
+        .ok_or_else(not_found)
 }
 
 /// What became of a submission that was not refused.
