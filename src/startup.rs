@@ -118,6 +118,7 @@ impl Application {
             db,
             unflushed,
             submissions,
+            answer_items: Arc::default(),
             idempotency,
             cache,
             rate_limits,

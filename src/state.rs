@@ -24,6 +24,8 @@ pub struct AppState {
     pub open_day_guard: Arc<crate::open_days::guard::StormGuard>,
     /// Group commit for answer submissions, on PostgreSQL (`surveys::writer`).
     pub submissions: Option<crate::surveys::writer::SubmissionWriter>,
+    /// The answer-items job's pace (`surveys::items::Pace`).
+    pub answer_items: Arc<crate::surveys::items::Pace>,
     /// Group commit for idempotency claims and answers, on PostgreSQL (on `unflushed`).
     pub idempotency: Option<crate::idempotency::service::Batches>,
     pub settings: Arc<Settings>,

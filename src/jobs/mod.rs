@@ -105,14 +105,14 @@ fn deliberation_reminders(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>>
     })
 }
 
-/// Up to five passes a tick (500 responses a second): a burst's items are written at a
-/// steady pace behind it, not all at once while residents are still answering (results
-/// catch up for themselves).
+/// Up to five passes a tick (500 responses a second), one while residents are answering
+/// (`items::Pace`): a burst's items are written at a steady pace behind it, not all at once
+/// while residents are still answering (results catch up for themselves).
 fn survey_answer_items(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
     use crate::surveys::items::{PASS, expand_some};
     Box::pin(async move {
         let mut expanded = 0;
-        for _ in 0..5 {
+        for _ in 0..state.answer_items.passes(state).await {
             let n = expand_some(state)
                 .await
                 .map_err(|e| anyhow::anyhow!("survey answer items: {e}"))?;

@@ -140,6 +140,67 @@ pub async fn catch_up(state: &AppState, survey: Uuid) -> ApiResult<()> {
     Ok(())
 }
 
+/// How many passes the job makes in a tick. While residents are answering it leaves
+/// PostgreSQL to them: at five passes a tick it wrote 10,000 item rows a second beside a
+/// burst of submissions, and the submissions ran 8% faster without it (one instance, a 2-core
+/// VM, four alternating pairs of rounds). Nobody reads the items during a burst: staff asking
+/// for a survey's results have its items written first (`catch_up`).
+pub struct Pace {
+    /// Responses PostgreSQL counted inserted at the last look, and when that count last grew.
+    seen: std::sync::Mutex<(i64, Option<std::time::Instant>)>,
+}
+
+/// Passes a tick while responses are arriving, and while none have for `QUIET`.
+pub const BUSY_PASSES: usize = 1;
+pub const QUIET_PASSES: usize = 5;
+/// PostgreSQL publishes a backend's counts about once a second, so one tick without growth
+/// does not yet mean the burst is over.
+const QUIET: std::time::Duration = std::time::Duration::from_secs(3);
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self {
+            seen: std::sync::Mutex::new((0, None)),
+        }
+    }
+}
+
+impl Pace {
+    /// Asks PostgreSQL's statistics how many responses were ever inserted: every instance's
+    /// submissions count there, whichever instance holds the job's lease.
+    pub async fn passes(&self, state: &AppState) -> usize {
+        if state.db.get_database_backend() != DbBackend::Postgres {
+            return QUIET_PASSES;
+        }
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE((SELECT n_tup_ins FROM pg_stat_user_tables \
+             WHERE relid = 'survey_responses'::regclass), 0)",
+        )
+        .fetch_one(state.db.get_postgres_connection_pool())
+        .await;
+        let now = std::time::Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        // Without the statistics (an error, or counting turned off) the job keeps its pace.
+        if let Ok(n) = inserted
+            && n > seen.0
+        {
+            // The first look finds the count since the server started: not a burst.
+            if seen.0 > 0 {
+                seen.1 = Some(now);
+            }
+            seen.0 = n;
+        }
+        passes_after(seen.1, now)
+    }
+}
+
+fn passes_after(grew_at: Option<std::time::Instant>, now: std::time::Instant) -> usize {
+    match grew_at {
+        Some(t) if now.duration_since(t) < QUIET => BUSY_PASSES,
+        _ => QUIET_PASSES,
+    }
+}
+
 /// One pass of the job: up to `PASS` waiting responses of any survey, leaving those another
 /// pass holds. Answers how many it expanded.
 pub async fn expand_some(state: &AppState) -> ApiResult<usize> {
@@ -329,5 +390,15 @@ mod tests {
         assert!(replay(&def.pages, "not json").is_none());
         assert!(replay(&def.pages, "[1, 2]").is_none());
         assert!(replay(&def.pages, r#"{"pick": {"option": "gone"}}"#).is_none());
+    }
+
+    #[test]
+    fn the_job_slows_while_responses_arrive_and_resumes_once_they_stop() {
+        let now = std::time::Instant::now();
+        assert_eq!(passes_after(None, now), QUIET_PASSES);
+        assert_eq!(passes_after(Some(now), now), BUSY_PASSES);
+        let later = now + QUIET - std::time::Duration::from_millis(1);
+        assert_eq!(passes_after(Some(now), later), BUSY_PASSES);
+        assert_eq!(passes_after(Some(now), now + QUIET), QUIET_PASSES);
     }
 }
