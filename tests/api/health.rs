@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app};
 
 #[tokio::test]
 async fn the_service_says_it_is_alive_and_ready() {
@@ -76,6 +76,33 @@ async fn every_answer_carries_a_request_id_and_a_sane_one_is_echoed() {
         .await
         .unwrap();
     assert_ne!(res.headers()["x-request-id"], "a b\tc");
+}
+
+/// The requests `/metrics` has counted for one route and status, across methods.
+async fn counted(app: &TestApp, route: &str, status: u16) -> f64 {
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("http_requests_total{"))
+        .filter(|l| {
+            l.contains(&format!(r#"route="{route}""#))
+                && l.contains(&format!(r#"status="{status}""#))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_count_every_request_not_only_the_first_of_its_route() {
+    let app = spawn_app().await;
+    app.get("/api/v1/org-units", None).await;
+    let before = counted(&app, "/api/v1/org-units", 200).await;
+    assert!(before >= 1.0, "the first request is counted");
+    for _ in 0..3 {
+        app.get("/api/v1/org-units", None).await;
+    }
+    // Tests share the process's recorder: others may add to the count, never take from it.
+    let after = counted(&app, "/api/v1/org-units", 200).await;
+    assert!(after - before >= 3.0, "{before} then {after}");
 }
 
 #[tokio::test]
