@@ -280,12 +280,10 @@ pub fn held(state: &AppState, id: Uuid) -> Option<Rendered> {
     Some(r)
 }
 
-/// The current version as sent to residents; `None` when the survey does not exist or was
-/// never published.
+/// The current version as sent to residents, once `held` has not found it: loaded through
+/// the pointer and the version caches. `None` when the survey does not exist or was never
+/// published.
 pub async fn current(state: &AppState, id: Uuid) -> ApiResult<Option<(Rendered, Source)>> {
-    if let Some(r) = held(state, id) {
-        return Ok(Some((r, Source::Cache)));
-    }
     let seen = state.cache.near_generation();
     let Some(p) = pointer(state, id).await? else {
         return Ok(None);

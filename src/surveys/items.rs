@@ -14,6 +14,11 @@
 //! the job skips locked responses, while `catch_up` waits for them, so it returns only when
 //! all of the survey's responses stored before it began have their items.
 
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
 use sea_orm::{
     ActiveValue::Set,
     DbBackend,
@@ -147,7 +152,7 @@ pub async fn catch_up(state: &AppState, survey: Uuid) -> ApiResult<()> {
 /// for a survey's results have its items written first (`catch_up`).
 pub struct Pace {
     /// Responses PostgreSQL counted inserted at the last look, and when that count last grew.
-    seen: std::sync::Mutex<(i64, Option<std::time::Instant>)>,
+    seen: Mutex<(i64, Option<Instant>)>,
 }
 
 /// Passes a tick while responses are arriving, and while none have for `QUIET`.
@@ -155,12 +160,12 @@ pub const BUSY_PASSES: usize = 1;
 pub const QUIET_PASSES: usize = 5;
 /// PostgreSQL publishes a backend's counts about once a second, so one tick without growth
 /// does not yet mean the burst is over.
-const QUIET: std::time::Duration = std::time::Duration::from_secs(3);
+const QUIET: Duration = Duration::from_secs(3);
 
 impl Default for Pace {
     fn default() -> Self {
         Self {
-            seen: std::sync::Mutex::new((0, None)),
+            seen: Mutex::new((0, None)),
         }
     }
 }
@@ -178,7 +183,7 @@ impl Pace {
         )
         .fetch_one(state.db.get_postgres_connection_pool())
         .await;
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         // Without the statistics (an error, or counting turned off) the job keeps its pace.
         if let Ok(n) = inserted
@@ -194,7 +199,7 @@ impl Pace {
     }
 }
 
-fn passes_after(grew_at: Option<std::time::Instant>, now: std::time::Instant) -> usize {
+fn passes_after(grew_at: Option<Instant>, now: Instant) -> usize {
     match grew_at {
         Some(t) if now.duration_since(t) < QUIET => BUSY_PASSES,
         _ => QUIET_PASSES,
@@ -394,10 +399,10 @@ mod tests {
 
     #[test]
     fn the_job_slows_while_responses_arrive_and_resumes_once_they_stop() {
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         assert_eq!(passes_after(None, now), QUIET_PASSES);
         assert_eq!(passes_after(Some(now), now), BUSY_PASSES);
-        let later = now + QUIET - std::time::Duration::from_millis(1);
+        let later = now + QUIET - Duration::from_millis(1);
         assert_eq!(passes_after(Some(now), later), BUSY_PASSES);
         assert_eq!(passes_after(Some(now), now + QUIET), QUIET_PASSES);
     }
