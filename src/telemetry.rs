@@ -230,24 +230,24 @@ fn count_request(method: String, route: String, status: u16, seconds: f64) {
         static HANDLES: RefCell<Handles> = RefCell::default();
     }
     HANDLES.with_borrow_mut(|handles| {
-        let key = (method, route, status);
-        if let Some((requests, duration)) = handles.get(&key) {
-            requests.increment(1);
-            duration.record(seconds);
-            return;
-        }
         // Methods are whatever callers send: bounded here, as the recorder bounds nothing.
         if handles.len() >= 4096 {
             handles.clear();
         }
-        // Registered with the recorder installed: a handle taken before counts nowhere.
-        prometheus();
-        let (method, route, status) = (&key.0, &key.1, key.2);
-        let requests = metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string());
-        let duration = metrics::histogram!("http_request_duration_seconds", "method" => method.clone(), "route" => route.clone());
+        let (requests, duration) =
+            handles
+                .entry((method, route, status))
+                .or_insert_with_key(|(method, route, status)| {
+                    // Registered with the recorder installed: a handle taken before counts
+                    // nowhere.
+                    prometheus();
+                    (
+                        metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()),
+                        metrics::histogram!("http_request_duration_seconds", "method" => method.clone(), "route" => route.clone()),
+                    )
+                });
         requests.increment(1);
         duration.record(seconds);
-        handles.insert(key, (requests, duration));
     });
 }
 

@@ -150,25 +150,18 @@ pub async fn catch_up(state: &AppState, survey: Uuid) -> ApiResult<()> {
 /// burst of submissions, and the submissions ran 8% faster without it (one instance, a 2-core
 /// VM, four alternating pairs of rounds). Nobody reads the items during a burst: staff asking
 /// for a survey's results have its items written first (`catch_up`).
+#[derive(Default)]
 pub struct Pace {
     /// Responses PostgreSQL counted inserted at the last look, and when that count last grew.
     seen: Mutex<(i64, Option<Instant>)>,
 }
 
 /// Passes a tick while responses are arriving, and while none have for `QUIET`.
-pub const BUSY_PASSES: usize = 1;
-pub const QUIET_PASSES: usize = 5;
+const BUSY_PASSES: usize = 1;
+const QUIET_PASSES: usize = 5;
 /// PostgreSQL publishes a backend's counts about once a second, so one tick without growth
 /// does not yet mean the burst is over.
 const QUIET: Duration = Duration::from_secs(3);
-
-impl Default for Pace {
-    fn default() -> Self {
-        Self {
-            seen: Mutex::new((0, None)),
-        }
-    }
-}
 
 impl Pace {
     /// Asks PostgreSQL's statistics how many responses were ever inserted: every instance's
