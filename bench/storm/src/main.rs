@@ -6,13 +6,19 @@
 //! Opens one connection per token first (so the storm measures the service, not TCP set-up),
 //! then writes every request at once and times each from its write to the end of its answer.
 //! Each connection carries one request and closes (`Connection: close`), so the end of the
-//! answer is the end of the stream. Writes {"statuses": {code: n}, "latencies_ms": [...]};
-//! an attempt without an answer counts as status 0.
+//! answer is the end of the stream. Writes {"statuses": {code: n}, "latencies_ms": [...],
+//! "status_of_each": [...], "written_at_ms": [...]}: each attempt's status, and when its
+//! request was written, counted from the release of the first (on two shared cores the
+//! client takes a while to write them all). An attempt without an answer counts as status 0.
 //!
 //! In Rust rather than a script: on a 2-core machine the generator shares the cores with both
 //! instances, and an interpreter's own time per attempt would be measured as the service's.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -63,17 +69,19 @@ async fn main() -> Result<(), Failure> {
     // Connect everyone first, a few hundred at a time (a listen backlog is finite).
     let connecting = Arc::new(Semaphore::new(200));
     let go = Arc::new(Barrier::new(attempts.len()));
+    let released = Arc::new(OnceLock::new());
     let mut tasks = Vec::with_capacity(attempts.len());
     for (addr, request) in attempts {
-        let (connecting, go) = (connecting.clone(), go.clone());
+        let (connecting, go, released) = (connecting.clone(), go.clone(), released.clone());
         tasks.push(tokio::spawn(async move {
             let stream = {
                 let _permit = connecting.acquire().await;
                 connect(&addr).await
             };
             go.wait().await;
+            let t0 = *released.get_or_init(Instant::now);
             let Some(mut stream) = stream else {
-                return (0, 0.0);
+                return (0, 0.0, 0.0);
             };
             let started = Instant::now();
             let status =
@@ -82,22 +90,26 @@ async fn main() -> Result<(), Failure> {
                     .ok()
                     .flatten()
                     .unwrap_or(0);
-            (status, started.elapsed().as_secs_f64() * 1000.0)
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            (status, ms(started.elapsed()), ms(started - t0))
         }));
     }
     let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
     let mut latencies = Vec::with_capacity(tasks.len());
     let mut each = Vec::with_capacity(tasks.len());
+    let mut written_at = Vec::with_capacity(tasks.len());
     for task in tasks {
-        let (status, ms) = task.await?;
+        let (status, ms, at) = task.await?;
         *statuses.entry(status.to_string()).or_default() += 1;
         latencies.push(ms);
         each.push(status);
+        written_at.push(at);
     }
     let report = serde_json::json!({
         "statuses": statuses,
         "latencies_ms": latencies,
         "status_of_each": each,
+        "written_at_ms": written_at,
     });
     std::fs::write(out, serde_json::to_vec(&report)?)?;
     Ok(())
