@@ -105,9 +105,9 @@ fn deliberation_reminders(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>>
     })
 }
 
-/// Up to five passes a tick (500 responses a second), one while residents are answering
+/// Up to five passes a tick (500 responses a second), one while responses are arriving
 /// (`items::Pace`): a burst's items are written at a steady pace behind it, not all at once
-/// while residents are still answering (results catch up for themselves).
+/// while it lasts (results catch up for themselves).
 fn survey_answer_items(state: &AppState) -> BoxFuture<'_, anyhow::Result<()>> {
     use crate::surveys::items::{PASS, expand_some};
     Box::pin(async move {
