@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use futures_util::future::{BoxFuture, try_join_all};
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr,
+    DbErr, TransactionTrait,
 };
 
 use crate::config::Settings;
@@ -52,7 +53,12 @@ fn postgres_pool(opts: &mut ConnectOptions, settings: &Settings, size: u32) {
         // second is handed out as it is; if PostgreSQL went away meanwhile, its statement
         // fails as unreachable (503 `database_unavailable`, as any statement in the gap) and
         // the broken connection is dropped.
-        .test_before_acquire_if_idle_for(Duration::from_secs(1));
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
+        // Connections are kept, not retired after 30 minutes or closed after 10 idle ones:
+        // their replacements would meet a release at 9:00 after a quiet night with nothing
+        // prepared (see `warm`). A connection PostgreSQL drops is replaced all the same.
+        .idle_timeout(None)
+        .max_lifetime(None);
 }
 
 /// Half the main pool: the statements of the unflushed pool are single and short (claims and
@@ -95,6 +101,27 @@ pub async fn connect_unflushed(
         });
     postgres_pool(&mut opts, settings, unflushed_pool_size(settings));
     Database::connect(opts).await
+}
+
+/// The statements a connection is warmed with (see [`warm`]).
+pub type Warmup = for<'a> fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(), DbErr>>;
+
+/// Runs `warmup` once on each of the pool's `size` connections (PostgreSQL only), each time
+/// in a transaction that is rolled back. A PostgreSQL session parses each statement the first
+/// time it meets it and loads the catalog entries of the tables and indexes it names; sqlx
+/// then keeps the statement prepared on that connection. In a release minute every
+/// connection of every instance meets the booking's statements at once, and a storm on
+/// instances just started took its seats about twice as slowly as the next one
+/// (bench/results/2026-12-06-epyc.md). Holding `size` transactions at once takes every
+/// connection of the pool, so none is warmed twice and none is missed.
+pub async fn warm(db: &DatabaseConnection, size: u32, warmup: Warmup) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let txns = try_join_all((0..size).map(|_| db.begin())).await?;
+    try_join_all(txns.iter().map(warmup)).await?;
+    try_join_all(txns.into_iter().map(DatabaseTransaction::rollback)).await?;
+    Ok(())
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -6,8 +6,9 @@ use std::{net::TcpListener, path::Path, sync::Arc, time::Duration};
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use futures_util::future::BoxFuture;
 use rand::RngCore;
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::{
@@ -31,6 +32,19 @@ pub struct Application {
     server: Server,
     state: AppState,
     scheduler: Scheduler,
+}
+
+/// The statements of a release minute's bookings and refusals on the main pool.
+fn warm_main(txn: &DatabaseTransaction) -> BoxFuture<'_, Result<(), DbErr>> {
+    Box::pin(open_days::warm_reads(txn))
+}
+
+/// ... and on the unflushed pool: the key's claim, the booking, the stored answer.
+fn warm_unflushed(txn: &DatabaseTransaction) -> BoxFuture<'_, Result<(), DbErr>> {
+    Box::pin(async move {
+        idempotency::warm(txn).await?;
+        open_days::warm_booking(txn).await
+    })
 }
 
 impl Application {
@@ -104,6 +118,22 @@ impl Application {
         let unflushed = db::connect_unflushed(&settings, &db)
             .await
             .context("cannot connect to the database")?;
+        // The connections the pools keep open (`db::warm`). A failure here only leaves them
+        // cold: the requests that meet it are answered as any other then.
+        let kept = settings
+            .database_min_connections
+            .min(settings.database_max_connections);
+        let warmed = tokio::try_join!(
+            db::warm(&db, kept, warm_main),
+            db::warm(
+                &unflushed,
+                kept.min(db::unflushed_pool_size(&settings)),
+                warm_unflushed
+            ),
+        );
+        if let Err(e) = warmed {
+            tracing::warn!(error = %e, "database connections not warmed at start");
+        }
         // Group commits on PostgreSQL. The submissions have one writer: the next batch
         // gathers in its queue while a statement runs. A second writer started on whatever
         // had arrived meanwhile (15 submissions a statement on average at 64 connections),

@@ -86,11 +86,15 @@ pub async fn idempotency(
 }
 
 /// Routes whose handler records the key with its own write ([`Deferred`]): an answer
-/// submission, `/api/v1/surveys/{id}/responses`.
+/// submission, `/api/v1/surveys/{id}/responses`, and a booking,
+/// `/api/v1/open-days/{id}/reservations`.
 fn records_its_own_key(path: &str) -> bool {
-    path.strip_prefix("/api/v1/surveys/")
-        .and_then(|rest| rest.strip_suffix("/responses"))
-        .is_some_and(|id| Uuid::parse_str(id).is_ok())
+    let under = |prefix: &str, suffix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(|id| Uuid::parse_str(id).is_ok())
+    };
+    under("/api/v1/surveys/", "/responses") || under("/api/v1/open-days/", "/reservations")
 }
 
 /// The answer for a key some request already holds: its first answer again, or a refusal.

@@ -19,10 +19,11 @@
 //! `already_answered`, never a second write). What it buys: each is one statement, and a
 //! submission waits for one flush, not three. On PostgreSQL the claims, and the answers, of
 //! requests arriving together share that statement (`service::Batches`, `crate::batch`).
-//! An answer submission on PostgreSQL is not claimed first: its own write records the key
-//! with its receipt, or finds the key held and does nothing ([`Deferred`]); either way the
-//! outcome for the key is the one a claim first would have given, except for two different
-//! requests racing on one key in the same instant, which both run (`surveys::writer`).
+//! An answer submission and a booking on PostgreSQL are not claimed first: their own write
+//! records the key with their answer, or finds the key held and does nothing ([`Deferred`]);
+//! either way the outcome for the key is the one a claim first would have given, except for
+//! two different requests racing on one key in the same instant, which both run
+//! (`surveys::writer`; for bookings, the resident's one reservation per open day still holds).
 
 pub mod domain;
 mod middleware;
@@ -38,10 +39,12 @@ use uuid::Uuid;
 pub use middleware::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, idempotency};
 /// The state of an answered key, for statements that record it themselves.
 pub use repo::DONE as ANSWERED;
+pub use repo::{is_key_held, warm};
 
 /// In a request's extensions when its key is not claimed before it runs: a handler whose
 /// own write can record the key with its result does so (an answer submission on
-/// PostgreSQL, `surveys::writer`), which spares the claim's statement on the busiest write.
+/// PostgreSQL, `surveys::writer`; a booking, `open_days::service::reserve`), which spares
+/// the claim's statement, and the answer's, on the busiest writes.
 /// The handler then answers with one of the markers below, or with a refusal that changed
 /// nothing; the middleware settles the key after it (`middleware::settle`).
 #[derive(Debug, Clone)]

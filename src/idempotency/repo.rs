@@ -43,6 +43,12 @@ pub async fn insert_claim(
     Ok(())
 }
 
+/// Whether `e` is the unique violation of a (user, key) pair already held: by a claim, or by
+/// an answer recorded with a handler's own write.
+pub fn is_key_held(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(m)) if m.contains("idx_idempotency_keys_user_key"))
+}
+
 /// Records `key` as already answered with `answer`, unless the (user, key) pair is held;
 /// whether it was recorded.
 pub async fn insert_answered(
@@ -185,6 +191,14 @@ pub struct NewClaim {
     pub created_at: DateTime<Utc>,
 }
 
+const CLAIMS: &str = r#"
+INSERT INTO idempotency_keys (id, user_id, key, fingerprint, state, created_at)
+SELECT id, user_id, key, fingerprint, $2, created_at
+FROM json_to_recordset($1::text::json) AS t(id uuid, user_id uuid, key text, fingerprint text,
+    created_at timestamptz)
+ON CONFLICT DO NOTHING
+RETURNING id"#;
+
 /// Claims, batched on PostgreSQL: the claims whose (user, key) is free are written, the
 /// others are left out (and take `service::claim`'s path for a held key).
 pub struct Claims;
@@ -202,14 +216,12 @@ impl BatchWrite for Claims {
         db: &DatabaseConnection,
         claims: &[NewClaim],
     ) -> Result<HashMap<Uuid, bool>, DbErr> {
-        const SQL: &str = r#"
-INSERT INTO idempotency_keys (id, user_id, key, fingerprint, state, created_at)
-SELECT id, user_id, key, fingerprint, $2, created_at
-FROM json_to_recordset($1::text::json) AS t(id uuid, user_id uuid, key text, fingerprint text,
-    created_at timestamptz)
-ON CONFLICT DO NOTHING
-RETURNING id"#;
-        returned_ids(db, SQL, vec![to_json(&claims)?.into(), IN_PROGRESS.into()]).await
+        returned_ids(
+            db,
+            CLAIMS,
+            vec![to_json(&claims)?.into(), IN_PROGRESS.into()],
+        )
+        .await
     }
 }
 
@@ -222,6 +234,16 @@ pub struct NewAnswer {
     /// Base64, as JSON carries no bytes.
     pub body: String,
 }
+
+const ANSWERS: &str = r#"
+UPDATE idempotency_keys k
+SET state = $2, response_status = t.status, response_content_type = t.content_type,
+    response_body = decode(t.body, 'base64')
+FROM json_to_recordset($1::text::json) AS t(id uuid, status integer, content_type text,
+    body text)
+WHERE k.id = t.id AND k.state = $3
+    AND k.id = ANY(ARRAY(SELECT (a->>'id')::uuid FROM json_array_elements($1::text::json) a))
+RETURNING k.id"#;
 
 /// Stored answers, batched on PostgreSQL: written for the claims still in progress (one
 /// taken over meanwhile is left alone, as in [`complete`]). The ids are also given as an
@@ -242,23 +264,26 @@ impl BatchWrite for Answers {
         db: &DatabaseConnection,
         answers: &[NewAnswer],
     ) -> Result<HashMap<Uuid, bool>, DbErr> {
-        const SQL: &str = r#"
-UPDATE idempotency_keys k
-SET state = $2, response_status = t.status, response_content_type = t.content_type,
-    response_body = decode(t.body, 'base64')
-FROM json_to_recordset($1::text::json) AS t(id uuid, status integer, content_type text,
-    body text)
-WHERE k.id = t.id AND k.state = $3
-    AND k.id = ANY(ARRAY(SELECT (a->>'id')::uuid FROM json_array_elements($1::text::json) a))
-RETURNING k.id"#;
         let values = vec![to_json(&answers)?.into(), DONE.into(), IN_PROGRESS.into()];
-        returned_ids(db, SQL, values).await
+        returned_ids(db, ANSWERS, values).await
     }
+}
+
+/// The batched claim and answer, each of no row (see `db::warm`).
+pub async fn warm(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    returned_ids(db, CLAIMS, vec!["[]".into(), IN_PROGRESS.into()]).await?;
+    returned_ids(
+        db,
+        ANSWERS,
+        vec!["[]".into(), DONE.into(), IN_PROGRESS.into()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The ids the statement returned, each of them written.
 async fn returned_ids(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     sql: &str,
     values: Vec<sea_orm::Value>,
 ) -> Result<HashMap<Uuid, bool>, DbErr> {

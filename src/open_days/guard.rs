@@ -1,13 +1,13 @@
 //! The release minute: an open day's slots are published at 9:00 and thousands of residents
 //! press 预约 at once, while a slot holds a hundred. Every attempt that reaches the booking
-//! first claims its Idempotency-Key and reads the event, the slot and the resident's
-//! history; the few hundred that win are worth that, the thousands refused are not.
+//! reads the event, the slot and the resident's history, tries for a seat, and settles its
+//! Idempotency-Key; the few hundred that win are worth that, the thousands refused are not.
 //!
 //! So, per instance and in memory only: attempts on one open day go to the database a few at a
 //! time (as many as the pool the bookings are written through has connections: more only
 //! queue there, and took the seats later in the bench), and once one of
 //! them has found a slot full, the others waiting are refused at once with the same
-//! `slot_full` the booking would give, before any claim or query. The seats themselves are
+//! `slot_full` the booking would give, before their key or any query. The seats themselves are
 //! still taken only by the booking's conditional UPDATE: this knowledge can only refuse, never
 //! admit.
 //!

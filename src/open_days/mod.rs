@@ -10,4 +10,5 @@ mod routes;
 pub mod service;
 
 pub use dto::{OpenDayStats, OpenDayView, ReservationView, VisitorView};
+pub use repo::{warm_booking, warm_reads};
 pub use routes::{ApiDoc, configure, configure_me};

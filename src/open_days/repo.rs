@@ -2,17 +2,20 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{Expr, ExprTrait, Query},
 };
 use uuid::Uuid;
 
 use super::domain::ReservationStatus as St;
-use crate::entities::{
-    open_day_slots::{self, Entity as Slots},
-    open_days::{self, Entity as OpenDays},
-    reservations::{self, Entity as Reservations},
+use crate::{
+    entities::{
+        open_day_slots::{self, Entity as Slots},
+        open_days::{self, Entity as OpenDays},
+        reservations::{self, Entity as Reservations},
+    },
+    idempotency::{Deferred, service::StoredAnswer},
 };
 
 pub async fn insert_event(
@@ -258,20 +261,21 @@ pub struct Booking<'a> {
     pub notice_version: &'a str,
     pub request_id: Option<String>,
     pub notice: &'a crate::notifications::Notice,
+    /// The request's Idempotency-Key, recorded with the answer it is to replay.
+    pub key: Option<(&'a Deferred, StoredAnswer)>,
 }
 
 /// PostgreSQL only: books in one autocommit statement, so the slot's row is locked only
 /// inside the database, from the seat's UPDATE to the commit, never across a round trip to
 /// this process (in a release minute every booking of the slot queues on that lock, and a
 /// round trip then waits behind thousands of requests for a worker). It writes the rows
-/// `consent::record` and `notifications::enqueue` would. `None` when the slot is short of
-/// seats (nothing written); a unique violation when the resident already holds a
-/// reservation of the event or the code is in use there (`uq_reservations_code`). Run it
-/// where commits do not wait for the flush, then `wait_durable` before answering.
-pub async fn book_at_once(
-    db: &impl ConnectionTrait,
-    b: Booking<'_>,
-) -> Result<Option<reservations::Model>, DbErr> {
+/// `consent::record` and `notifications::enqueue` would, and the key's row
+/// `idempotency::service::record_answered` would. Whether the seats were taken: `false` when
+/// the slot is short of them (nothing written). A unique violation when the resident already
+/// holds a reservation of the event, the code is in use there (`uq_reservations_code`) or
+/// the key is held (`idempotency::is_key_held`); nothing is written then either. Run it where
+/// commits do not wait for the flush, then `wait_durable` before answering.
+pub async fn book_at_once(db: &impl ConnectionTrait, b: Booking<'_>) -> Result<bool, DbErr> {
     const SQL: &str = r#"
 WITH seat AS (
     UPDATE open_day_slots SET taken = taken + $1
@@ -282,7 +286,7 @@ WITH seat AS (
         party_size, visitor_name_enc, phone_enc, verification_code, status, created_at,
         confirmed_at)
     SELECT $3, $4, seat.id, $5, $5, $1, $6, $7, $8, $9, $10, $10 FROM seat
-    RETURNING *
+    RETURNING id
 ), consent AS (
     INSERT INTO consents (id, resident_id, purpose, notice_version, accepted_at, request_id)
     SELECT $11, $5, $12, $13, $10, $14 FROM booked
@@ -290,11 +294,16 @@ WITH seat AS (
     INSERT INTO notifications (id, resident_id, kind, title, body, page, data,
         delivery_state, attempts, next_attempt_at, created_at)
     SELECT $15, $5, $16, $17, $18, $19, $20, $21, 0, $10, $10 FROM booked
+), kept AS (
+    INSERT INTO idempotency_keys (id, user_id, key, fingerprint, state, response_status,
+        response_content_type, response_body, created_at)
+    SELECT $22, $5, $23, $24, $25, $26, $27, $28, $10 FROM booked WHERE $23::text IS NOT NULL
 )
-SELECT * FROM booked"#;
+SELECT id FROM booked"#;
     let n = b.notice;
     let data = serde_json::to_value(&n.data).map_err(|e| DbErr::Json(e.to_string()))?;
-    let values: Vec<sea_orm::Value> = vec![
+    let (key, answer) = b.key.unzip();
+    let mut values: Vec<sea_orm::Value> = vec![
         b.party_size.into(),
         b.slot_id.into(),
         b.reservation.into(),
@@ -317,14 +326,67 @@ SELECT * FROM booked"#;
         data.into(),
         crate::notifications::DeliveryState::Pending.as_str().into(),
     ];
-    Reservations::find()
-        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
+    values.extend([
+        key.map(|k| k.id).into(),
+        key.map(|k| k.key.clone()).into(),
+        key.map(|k| k.fingerprint.clone()).into(),
+        crate::idempotency::ANSWERED.into(),
+        answer.as_ref().map(|a| i32::from(a.status)).into(),
+        answer.as_ref().and_then(|a| a.content_type.clone()).into(),
+        answer.map(|a| a.body).into(),
+    ]);
+    let booked = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
             SQL,
             values,
         ))
-        .one(db)
-        .await
+        .await?;
+    Ok(booked.is_some())
+}
+
+/// The reads of a booking and of its refusal, with ids that match no row (see `db::warm`).
+pub async fn warm_reads(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let none = Uuid::nil();
+    find_slot_with_event(db, none).await?;
+    find_slot(db, none).await?;
+    no_show_times(db, none, Utc::now()).await?;
+    active_of_resident(db, none, none).await?;
+    Ok(())
+}
+
+/// The booking's one statement, for a slot that does not exist: nothing is written (see
+/// `db::warm`).
+pub async fn warm_booking(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let none = Uuid::nil();
+    let notice = crate::notifications::Notice {
+        kind: crate::notifications::NoticeKind::BookingConfirmed,
+        title: String::new(),
+        body: String::new(),
+        page: None,
+        data: std::collections::BTreeMap::new(),
+    };
+    book_at_once(
+        db,
+        Booking {
+            reservation: none,
+            open_day_id: none,
+            slot_id: none,
+            resident_id: none,
+            party_size: 1,
+            visitor_name_enc: String::new(),
+            phone_enc: String::new(),
+            verification_code: "",
+            now: Utc::now(),
+            consent_purpose: "",
+            notice_version: "",
+            request_id: None,
+            notice: &notice,
+            key: None,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Whether `e` is the unique violation of a verification code already in use on the event.

@@ -1,6 +1,9 @@
 use actix_web::{
     HttpRequest, HttpResponse,
-    http::{StatusCode, header},
+    http::{
+        StatusCode,
+        header::{self, ContentType},
+    },
     web,
 };
 use utoipa::OpenApi;
@@ -19,6 +22,7 @@ use crate::{
     auth::{CurrentResident, CurrentStaff},
     error::{ApiError, ApiResult, Problem},
     extract::ApiJson,
+    idempotency::{self, AnswerKept, KeyHeld},
     pagination::{ListQuery, Page, PageRequest},
     state::AppState,
 };
@@ -217,9 +221,37 @@ async fn reserve(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: ApiJson<ReserveRequest>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let view = service::reserve(&state, who.id, id.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::Created().json(view))
+    let key = idempotency::deferred(&req);
+    let reserved = service::reserve(
+        &state,
+        who.id,
+        id.into_inner(),
+        body.into_inner(),
+        key.as_ref(),
+    )
+    .await?;
+    Ok(match reserved {
+        service::Reserved::Created { body, key_recorded } => {
+            let mut res = HttpResponse::Created()
+                .content_type(ContentType::json())
+                .body(body);
+            if key_recorded {
+                res.extensions_mut().insert(AnswerKept);
+            }
+            res
+        }
+        // The idempotency middleware answers for the key in its place.
+        service::Reserved::KeyHeld => {
+            let mut res = HttpResponse::from_error(
+                ApiError::conflict("request_in_progress", "相同的请求正在处理中，请稍后再试")
+                    .with_retry_after(1),
+            );
+            res.extensions_mut().insert(KeyHeld);
+            res
+        }
+    })
 }
 
 /// Cancels one's own reservation before the cutoff; its seats are free at once and the

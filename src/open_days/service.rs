@@ -5,8 +5,8 @@
 
 use std::{collections::HashMap, time::Duration as StdDuration};
 
-use actix_web::http::StatusCode;
-use chrono::{DateTime, Duration, Utc};
+use actix_web::http::{StatusCode, header::ContentType};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait,
 };
@@ -31,6 +31,7 @@ use crate::{
     check_in_codes::{self, QrSigner},
     entities::{open_day_slots, open_days, reservations},
     error::{ApiError, ApiResult, FieldError, is_unique_violation},
+    idempotency::{self, Deferred, service::StoredAnswer},
     notifications::{self, Notice, NoticeKind},
     org_units,
     pagination::{Page, PageRequest},
@@ -609,14 +610,27 @@ fn reservation_view(
     }
 }
 
+/// What became of a booking that was not refused.
+pub enum Reserved {
+    /// The reservation as answered (JSON); `key_recorded` when the request's Idempotency-Key
+    /// was written with it, this answer kept for its retries.
+    Created { body: Vec<u8>, key_recorded: bool },
+    /// The request's Idempotency-Key was held by another request: nothing was done, and the
+    /// idempotency middleware answers for the key.
+    KeyHeld,
+}
+
 /// A resident books seats in a slot (or joins its waitlist when asked to and it is full).
+/// `key`: the request's Idempotency-Key, to be recorded with the booking (see
+/// `idempotency::Deferred`).
 #[tracing::instrument(skip_all, fields(open_day = %open_day_id))]
 pub async fn reserve(
     state: &AppState,
     resident_id: Uuid,
     open_day_id: Uuid,
     req: ReserveRequest,
-) -> ApiResult<ReservationView> {
+    key: Option<&Deferred>,
+) -> ApiResult<Reserved> {
     let db = &state.db;
     // The rate limit (Redis), the slot and the resident's no-shows are asked at the same
     // time: in a release minute every round trip before the seat is one more wait in a
@@ -702,7 +716,13 @@ pub async fn reserve(
         return Err(short_of_seats(state, &event, Some(&slot), resident_id).await?);
     }
     if !req.waitlist && db.get_database_backend() == DbBackend::Postgres {
-        return book_at_once(state, &event, &slot, resident_id, party, &visitor, now).await;
+        let booking = Seats {
+            event: &event,
+            slot: &slot,
+            resident_id,
+            party,
+        };
+        return book_at_once(state, booking, &visitor, key).await;
     }
     let txn = db.begin().await?;
     crate::db::commit_without_flush(&txn).await?;
@@ -776,29 +796,56 @@ pub async fn reserve(
         }
         return Err(slot_full());
     }
+    let body = answer_body(state, r, &event, &slot)?;
+    let key_recorded = match key {
+        Some(key) => {
+            if !idempotency::service::record_answered(&txn, key, created(&body)).await? {
+                txn.rollback().await?;
+                return Ok(Reserved::KeyHeld);
+            }
+            true
+        }
+        None => false,
+    };
     txn.commit().await?;
-    answer_booked(state, r, &event, &slot).await
+    booked(state, &event).await?;
+    Ok(Reserved::Created { body, key_recorded })
 }
 
-/// The answer to a booking just committed, once it is on disk. Only the readers' view
-/// changed: what the storm guard knows (slots short of seats) cannot be made wrong by a seat
-/// taken. The view is dropped while the flush is awaited, not after it: readers may see the
-/// seat taken a moment before it is durable, as they would see any committed booking, and in
-/// a release minute each round trip of a winner is one more wait behind the losers.
-async fn answer_booked(
+/// The answer to a booking: the reservation as the resident sees it, as JSON.
+fn answer_body(
     state: &AppState,
     r: reservations::Model,
     event: &open_days::Model,
     slot: &open_day_slots::Model,
-) -> ApiResult<ReservationView> {
+) -> ApiResult<Vec<u8>> {
+    let signer = qr_signer(&state.data_key)?;
+    let view = reservation_view(r, event, slot, &state.data_key, &signer);
+    serde_json::to_vec(&view).map_err(|e| ApiError::internal(anyhow::anyhow!("reservation: {e}")))
+}
+
+/// `body` as its Idempotency-Key keeps it.
+fn created(body: &[u8]) -> StoredAnswer {
+    StoredAnswer {
+        status: StatusCode::CREATED.as_u16(),
+        content_type: Some(ContentType::json().to_string()),
+        body: body.to_vec(),
+    }
+}
+
+/// Returns once a booking just committed is on disk. Only the readers' view changed: what
+/// the storm guard knows (slots short of seats) cannot be made wrong by a seat taken. The
+/// view is dropped while the flush is awaited, not after it: readers may see the seat taken
+/// a moment before it is durable, as they would see any committed booking, and in a release
+/// minute each round trip of a winner is one more wait behind the losers.
+async fn booked(state: &AppState, event: &open_days::Model) -> ApiResult<()> {
     let view = view_key(event.id);
     let (durable, ()) = tokio::join!(
         crate::db::wait_durable(&state.db),
         state.cache.delete(&view),
     );
     durable?;
-    let signer = qr_signer(&state.data_key)?;
-    Ok(reservation_view(r, event, slot, &state.data_key, &signer))
+    Ok(())
 }
 
 /// The refusal of an attempt that found `slot` short of seats: `already_reserved` for a
@@ -822,23 +869,59 @@ async fn short_of_seats(
     )
 }
 
-/// `reserve` for a seat now (not the waitlist) on PostgreSQL: one statement, see
-/// `repo::book_at_once`.
-async fn book_at_once(
-    state: &AppState,
-    event: &open_days::Model,
-    slot: &open_day_slots::Model,
+/// The seats a booking asks for.
+struct Seats<'a> {
+    event: &'a open_days::Model,
+    slot: &'a open_day_slots::Model,
     resident_id: Uuid,
     party: i32,
+}
+
+/// `reserve` for a seat now (not the waitlist) on PostgreSQL: one statement, see
+/// `repo::book_at_once`, which also records the request's Idempotency-Key with the answer:
+/// a winner of a release minute goes to the database three times (its reads, the booking,
+/// the flush), not five (a claim of its key first and its answer after).
+async fn book_at_once(
+    state: &AppState,
+    seats: Seats<'_>,
     visitor: &Visitor,
-    now: DateTime<Utc>,
-) -> ApiResult<ReservationView> {
+    key: Option<&Deferred>,
+) -> ApiResult<Reserved> {
+    let Seats {
+        event,
+        slot,
+        resident_id,
+        party,
+    } = seats;
+    // As PostgreSQL keeps it, so the answer shows what a later read will.
+    let now = Utc::now().trunc_subsecs(6);
     let reservation = Uuid::now_v7();
     let notice = confirmed_notice(event, &beijing(slot.starts_at), reservation, false);
     let request_id = crate::telemetry::current_request_id();
-    let mut booked = None;
+    let visitor_name_enc = state.data_key.seal(visitor.name());
+    let phone_enc = state.data_key.seal(visitor.phone());
     for _ in 0..5 {
         let code = new_verification_code();
+        let r = reservations::Model {
+            id: reservation,
+            open_day_id: event.id,
+            slot_id: slot.id,
+            resident_id,
+            active_resident_id: Some(resident_id),
+            party_size: party,
+            visitor_name_enc: Some(visitor_name_enc.clone()),
+            phone_enc: Some(phone_enc.clone()),
+            verification_code: code.clone(),
+            status: St::Confirmed.as_str().to_owned(),
+            created_at: now,
+            confirmed_at: Some(now),
+            cancelled_at: None,
+            checked_in_at: None,
+            checked_in_by: None,
+            no_show_at: None,
+            reminded_at: None,
+        };
+        let body = answer_body(state, r, event, slot)?;
         let attempt = repo::book_at_once(
             &state.unflushed,
             repo::Booking {
@@ -847,40 +930,42 @@ async fn book_at_once(
                 slot_id: slot.id,
                 resident_id,
                 party_size: party,
-                visitor_name_enc: state.data_key.seal(visitor.name()),
-                phone_enc: state.data_key.seal(visitor.phone()),
+                visitor_name_enc: visitor_name_enc.clone(),
+                phone_enc: phone_enc.clone(),
                 verification_code: &code,
                 now,
                 consent_purpose: CONSENT_PURPOSE,
                 notice_version: &state.settings.privacy_notice_version,
                 request_id: request_id.clone(),
                 notice: &notice,
+                key: key.map(|key| (key, created(&body))),
             },
         )
         .await;
         match attempt {
-            Ok(r) => {
-                booked = Some(r);
-                break;
+            Ok(true) => {
+                booked(state, event).await?;
+                return Ok(Reserved::Created {
+                    body,
+                    key_recorded: key.is_some(),
+                });
+            }
+            Ok(false) => {
+                // Short of seats, nothing written: the slot is read again for the count.
+                let now_taken = repo::find_slot(&state.db, slot.id).await?;
+                return Err(short_of_seats(state, event, now_taken.as_ref(), resident_id).await?);
             }
             Err(e) if repo::is_code_clash(&e) => {}
+            Err(e) if idempotency::is_key_held(&e) => return Ok(Reserved::KeyHeld),
             Err(e) if is_unique_violation(&e) => return Err(already_reserved()),
             Err(e) => return Err(e.into()),
         }
     }
     // Five codes in a row in use: the event's code space is nearly spent.
-    let Some(booked) = booked else {
-        return Err(ApiError::unavailable(
-            "code_space_exhausted",
-            "预约人数过多，请稍后再试",
-        ));
-    };
-    let Some(r) = booked else {
-        // Short of seats, nothing written: the slot is read again for the count.
-        let now_taken = repo::find_slot(&state.db, slot.id).await?;
-        return Err(short_of_seats(state, event, now_taken.as_ref(), resident_id).await?);
-    };
-    answer_booked(state, r, event, slot).await
+    Err(ApiError::unavailable(
+        "code_space_exhausted",
+        "预约人数过多，请稍后再试",
+    ))
 }
 
 /// Books waitlisted parties of a slot into seats just freed, first come first, skipping

@@ -285,6 +285,97 @@ async fn a_retry_with_the_same_idempotency_key_answers_the_same_reservation() {
     );
 }
 
+/// A double tap on a bad network: the same request, with the same key, sent twice at once.
+/// One reservation is made, and both taps are answered with it.
+#[tokio::test]
+async fn the_same_booking_sent_twice_at_once_books_once_and_answers_both_with_it() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    let event = app.open_day(&staff, vec![slot(180, 60, 10)]).await;
+    let a = app.login_resident("o-a").await;
+    let body = reserve_body(&slot_id(&event, 0), 2);
+    let path = format!("/api/v1/open-days/{}/reservations", id_of(&event));
+    for round in 0..5 {
+        let key = format!("double-tap-{round}");
+        let send = || {
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(&a.access_token)
+                .header("Idempotency-Key", &key)
+                .json(&body)
+                .send()
+        };
+        let (one, two) = tokio::join!(send(), send());
+        let mut ids = Vec::new();
+        for res in [one.unwrap(), two.unwrap()] {
+            match res.status() {
+                StatusCode::CREATED => ids.push(res.json::<Value>().await.unwrap()["id"].clone()),
+                // The other tap was still running when this one looked at the key.
+                StatusCode::CONFLICT => {
+                    assert_problem(res, StatusCode::CONFLICT, "request_in_progress").await;
+                }
+                other => panic!("unexpected {other}: {}", res.text().await.unwrap()),
+            }
+        }
+        assert!(
+            !ids.is_empty() && ids.iter().all(|id| *id == ids[0]),
+            "{ids:?}"
+        );
+        assert_eq!(app.seats_taken(&slot_id(&event, 0)).await, 2);
+        let mine = app.my_reservations(&a).await;
+        let mine = mine["items"].as_array().unwrap();
+        assert_eq!(mine.len(), 1 + round, "{mine:?}");
+        assert_eq!(mine[0]["id"], ids[0]);
+
+        // Once both are answered, a third tap replays the same reservation.
+        let again = send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::CREATED);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.json::<Value>().await.unwrap()["id"], ids[0]);
+
+        // Cancelled, so that the next round books again.
+        let res = app.cancel_reservation(&a, ids[0].as_str().unwrap()).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+}
+
+/// A place on the waitlist is kept for its key as a seat is: the retry replays it.
+#[tokio::test]
+async fn a_retry_of_a_waitlist_request_answers_the_same_place() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    let event = app.open_day(&staff, vec![slot(180, 60, 1)]).await;
+    let holder = app.login_resident("o-holder").await;
+    app.booked(&holder, &event, 0, 1).await;
+    let w = app.login_resident("o-w").await;
+    let mut body = reserve_body(&slot_id(&event, 0), 1);
+    body["waitlist"] = json!(true);
+    let send = || {
+        app.client
+            .post(app.url(&format!("/api/v1/open-days/{}/reservations", id_of(&event))))
+            .bearer_auth(&w.access_token)
+            .header("Idempotency-Key", "wait-1")
+            .json(&body)
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["status"], "waitlisted");
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(
+        app.my_reservations(&w).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn cancelling_before_the_cutoff_frees_the_seats_at_once() {
     let app = spawn_app().await;
