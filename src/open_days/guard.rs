@@ -52,7 +52,7 @@ const KNOWN_FOR: Duration = Duration::from_secs(1);
 /// to the database as before): the set would cost more memory than the storm saves.
 const MAX_HOLDERS: usize = 50_000;
 
-/// What a booking attempt found in the database: `slot` had only `free` seats; `holders`
+/// What a booking attempt found in the database: `slot` had at most `free` seats; `holders`
 /// were read after that.
 pub struct Found {
     pub slot: Uuid,
@@ -122,7 +122,7 @@ impl StormGuard {
             .is_some_and(|k| k.at.elapsed() < KNOWN_FOR && k.free.contains_key(&slot))
     }
 
-    /// Records that `slot` had only `free` seats, with the residents then holding a
+    /// Records that `slot` had at most `free` seats, with the residents then holding a
     /// reservation on the event (read after the slot was found short).
     pub async fn record(&self, open_day: Uuid, found: Found) {
         self.gate(open_day).await.record(found);

@@ -352,6 +352,7 @@ pub async fn warm_reads(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     find_slot(db, none).await?;
     no_show_times(db, none, Utc::now()).await?;
     active_of_resident(db, none, none).await?;
+    active_residents(db, none).await?;
     Ok(())
 }
 

@@ -3,7 +3,10 @@
 //! is never overbooked whatever the number of instances; the cache only serves `seats_left`
 //! to readers for a second or two.
 
-use std::{collections::HashMap, time::Duration as StdDuration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration as StdDuration,
+};
 
 use actix_web::http::{StatusCode, header::ContentType};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -177,27 +180,38 @@ async fn forget(state: &AppState, id: Uuid) {
     state.cache.delete(&view_key(id)).await;
 }
 
-/// Tells the storm guard that `slot` is short of seats, so that attempts waiting behind
-/// this one are refused without a transaction. Once per slot and second: the holders are
-/// read after the slot was found short, so everyone who took one of its seats is among them.
+/// Tells the storm guard that the slot `slot_id` has at most `free` seats, so that attempts
+/// waiting behind this one are refused without a transaction; whether `resident_id` holds a
+/// reservation of the event. Once per slot and second: the holders are read after the slot
+/// was found short, so everyone who took one of its seats is among them, and the resident's
+/// own reservation is read with them. One round trip either way: in a release minute the
+/// refusals of everyone waiting start once it is back.
 async fn found_full(
     state: &AppState,
     event: &open_days::Model,
-    slot: &open_day_slots::Model,
-) -> ApiResult<()> {
+    slot_id: Uuid,
+    free: i32,
+    resident_id: Uuid,
+) -> ApiResult<bool> {
     let guard = &state.open_day_guard;
-    if guard.knows(event.id, slot.id).await {
-        return Ok(());
+    if guard.knows(event.id, slot_id).await {
+        return Ok(repo::active_of_resident(&state.db, event.id, resident_id)
+            .await?
+            .is_some());
     }
-    let holders = repo::active_residents(&state.db, event.id).await?;
+    let holders: HashSet<Uuid> = repo::active_residents(&state.db, event.id)
+        .await?
+        .into_iter()
+        .collect();
+    let holds_one = holders.contains(&resident_id);
     let found = super::guard::Found {
-        slot: slot.id,
-        free: slot.capacity - slot.taken,
+        slot: slot_id,
+        free,
         max_party: event.max_party_size,
-        holders: holders.into_iter().collect(),
+        holders,
     };
     guard.record(event.id, found).await;
-    Ok(())
+    Ok(holds_one)
 }
 
 /// Staff create an open day (a draft until published).
@@ -713,7 +727,8 @@ pub async fn reserve(
     // except one racing a cancellation, which it equally could have lost. In a release-minute
     // storm nearly every attempt ends here, off the slot's row lock.
     if !req.waitlist && i64::from(slot.taken) + i64::from(party) > i64::from(slot.capacity) {
-        return Err(short_of_seats(state, &event, Some(&slot), resident_id).await?);
+        let free = slot.capacity - slot.taken;
+        return Err(short_of_seats(state, &event, slot.id, free, resident_id).await?);
     }
     if !req.waitlist && db.get_database_backend() == DbBackend::Postgres {
         let booking = Seats {
@@ -790,11 +805,8 @@ pub async fn reserve(
     }
     if !req.waitlist && !repo::take_seats(&txn, slot.id, party).await? {
         txn.rollback().await?;
-        // Someone took the last seats since the slot was read: read it again for the count.
-        if let Some(now_taken) = repo::find_slot(db, slot.id).await? {
-            found_full(state, &event, &now_taken).await?;
-        }
-        return Err(slot_full());
+        // Someone took the last seats since the slot was read.
+        return Err(short_of_seats(state, &event, slot.id, party - 1, resident_id).await?);
     }
     let body = answer_body(state, r, &event, &slot)?;
     let key_recorded = match key {
@@ -848,23 +860,21 @@ async fn booked(state: &AppState, event: &open_days::Model) -> ApiResult<()> {
     Ok(())
 }
 
-/// The refusal of an attempt that found `slot` short of seats: `already_reserved` for a
-/// resident who holds a reservation of the event (her retry after a lost answer),
-/// `slot_full` otherwise. The storm guard learns of the slot (as read after the attempt
-/// failed) either way.
+/// The refusal of an attempt that found the slot `slot_id` with at most `free` seats:
+/// `already_reserved` for a resident who holds a reservation of the event (her retry after a
+/// lost answer), `slot_full` otherwise. The storm guard learns of the slot either way.
 async fn short_of_seats(
     state: &AppState,
     event: &open_days::Model,
-    slot: Option<&open_day_slots::Model>,
+    slot_id: Uuid,
+    free: i32,
     resident_id: Uuid,
 ) -> ApiResult<ApiError> {
-    if let Some(slot) = slot {
-        found_full(state, event, slot).await?;
-    }
     Ok(
-        match repo::active_of_resident(&state.db, event.id, resident_id).await? {
-            Some(_) => already_reserved(),
-            None => slot_full(),
+        if found_full(state, event, slot_id, free, resident_id).await? {
+            already_reserved()
+        } else {
+            slot_full()
         },
     )
 }
@@ -951,9 +961,10 @@ async fn book_at_once(
                 });
             }
             Ok(false) => {
-                // Short of seats, nothing written: the slot is read again for the count.
-                let now_taken = repo::find_slot(&state.db, slot.id).await?;
-                return Err(short_of_seats(state, event, now_taken.as_ref(), resident_id).await?);
+                // Short of seats, nothing written: fewer than `party` are free. Not read again
+                // for the count: that would be one more round trip before the refusals of
+                // everyone waiting.
+                return Err(short_of_seats(state, event, slot.id, party - 1, resident_id).await?);
             }
             Err(e) if repo::is_code_clash(&e) => {}
             Err(e) if idempotency::is_key_held(&e) => return Ok(Reserved::KeyHeld),
