@@ -32,7 +32,7 @@ pub mod service;
 
 use std::time::Duration;
 
-use actix_web::HttpMessage;
+use actix_web::{HttpMessage, HttpResponse, body::MessageBody, http::header::ContentType};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -68,6 +68,29 @@ pub struct KeyHeld;
 /// The key a handler is to record with its own write, if any.
 pub fn deferred(req: &actix_web::HttpRequest) -> Option<Deferred> {
     req.extensions().get::<Deferred>().cloned()
+}
+
+/// A handler's `201 Created` with `body` (JSON), marked [`AnswerKept`] when its own write
+/// recorded the request's key with it.
+pub fn created(body: impl MessageBody + 'static, key_recorded: bool) -> HttpResponse {
+    let mut res = HttpResponse::Created()
+        .content_type(ContentType::json())
+        .body(body);
+    if key_recorded {
+        res.extensions_mut().insert(AnswerKept);
+    }
+    res
+}
+
+/// A handler's answer when its own write found the request's key held ([`KeyHeld`]): the
+/// middleware answers for the key in its place.
+pub fn key_held() -> HttpResponse {
+    let mut res = HttpResponse::from_error(
+        crate::error::ApiError::conflict("request_in_progress", "相同的请求正在处理中，请稍后再试")
+            .with_retry_after(1),
+    );
+    res.extensions_mut().insert(KeyHeld);
+    res
 }
 
 /// Deletes expired keys every hour (any instance may do it; the deletes do not conflict).

@@ -349,7 +349,6 @@ SELECT id FROM booked"#;
 pub async fn warm_reads(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     let none = Uuid::nil();
     find_slot_with_event(db, none).await?;
-    find_slot(db, none).await?;
     no_show_times(db, none, Utc::now()).await?;
     active_of_resident(db, none, none).await?;
     active_residents(db, none).await?;

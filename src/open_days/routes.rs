@@ -1,9 +1,6 @@
 use actix_web::{
     HttpRequest, HttpResponse,
-    http::{
-        StatusCode,
-        header::{self, ContentType},
-    },
+    http::{StatusCode, header},
     web,
 };
 use utoipa::OpenApi;
@@ -22,7 +19,7 @@ use crate::{
     auth::{CurrentResident, CurrentStaff},
     error::{ApiError, ApiResult, Problem},
     extract::ApiJson,
-    idempotency::{self, AnswerKept, KeyHeld},
+    idempotency,
     pagination::{ListQuery, Page, PageRequest},
     state::AppState,
 };
@@ -234,23 +231,10 @@ async fn reserve(
     .await?;
     Ok(match reserved {
         service::Reserved::Created { body, key_recorded } => {
-            let mut res = HttpResponse::Created()
-                .content_type(ContentType::json())
-                .body(body);
-            if key_recorded {
-                res.extensions_mut().insert(AnswerKept);
-            }
-            res
+            idempotency::created(body, key_recorded)
         }
         // The idempotency middleware answers for the key in its place.
-        service::Reserved::KeyHeld => {
-            let mut res = HttpResponse::from_error(
-                ApiError::conflict("request_in_progress", "相同的请求正在处理中，请稍后再试")
-                    .with_retry_after(1),
-            );
-            res.extensions_mut().insert(KeyHeld);
-            res
-        }
+        service::Reserved::KeyHeld => idempotency::key_held(),
     })
 }
 

@@ -1,6 +1,6 @@
 use actix_web::{
     HttpRequest, HttpResponse,
-    http::header::{self, ContentType, HeaderName, HeaderValue},
+    http::header::{self, HeaderName, HeaderValue},
     web,
 };
 use utoipa::OpenApi;
@@ -22,9 +22,9 @@ use super::{
 };
 use crate::{
     auth::{CurrentResident, CurrentStaff, Identity, Role},
-    error::{ApiError, ApiResult, Problem},
+    error::{ApiResult, Problem},
     extract::ApiJson,
-    idempotency::{self, AnswerKept, KeyHeld},
+    idempotency,
     pagination::{ListQuery, Page, PageRequest},
     state::AppState,
 };
@@ -295,24 +295,9 @@ async fn submit_response(
         service::Submitted::Stored {
             receipt,
             key_recorded,
-        } => {
-            let mut res = HttpResponse::Created()
-                .content_type(ContentType::json())
-                .body(receipt);
-            if key_recorded {
-                res.extensions_mut().insert(AnswerKept);
-            }
-            res
-        }
+        } => idempotency::created(receipt, key_recorded),
         // The idempotency middleware answers for the key in its place.
-        service::Submitted::KeyHeld => {
-            let mut res = HttpResponse::from_error(
-                ApiError::conflict("request_in_progress", "相同的请求正在处理中，请稍后再试")
-                    .with_retry_after(1),
-            );
-            res.extensions_mut().insert(KeyHeld);
-            res
-        }
+        service::Submitted::KeyHeld => idempotency::key_held(),
     })
 }
 
