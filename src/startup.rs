@@ -150,6 +150,7 @@ impl Application {
             submissions,
             answer_items: Arc::default(),
             idempotency,
+            runtime: tokio::runtime::Handle::current(),
             cache,
             rate_limits,
             wechat: Arc::new(wechat),

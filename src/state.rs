@@ -28,5 +28,8 @@ pub struct AppState {
     pub answer_items: Arc<crate::surveys::items::Pace>,
     /// Group commit for idempotency claims and answers, on PostgreSQL (on `unflushed`).
     pub idempotency: Option<crate::idempotency::service::Batches>,
+    /// The runtime the pools were opened on, not the HTTP workers': a booking's round trips
+    /// run there (`open_days::routes::reserve`).
+    pub runtime: tokio::runtime::Handle,
     pub settings: Arc<Settings>,
 }

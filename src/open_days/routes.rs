@@ -221,14 +221,20 @@ async fn reserve(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let key = idempotency::deferred(&req);
-    let reserved = service::reserve(
-        &state,
-        who.id,
-        id.into_inner(),
-        body.into_inner(),
-        key.as_ref(),
-    )
-    .await?;
+    // On the pools' runtime: in a release minute the HTTP workers are busy reading and
+    // parking thousands of attempts, and each round trip of a winner would wait behind them
+    // for its turn. The booking also completes when its client goes away meanwhile, its key
+    // recorded with the answer for the retry.
+    let state = state.into_inner();
+    let runtime = state.runtime.clone();
+    let (open_day, body) = (id.into_inner(), body.into_inner());
+    let booking = crate::telemetry::in_this_request(async move {
+        service::reserve(&state, who.id, open_day, body, key.as_ref()).await
+    });
+    let reserved = runtime
+        .spawn(booking)
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("booking task: {e}")))??;
     Ok(match reserved {
         service::Reserved::Created { body, key_recorded } => {
             idempotency::created(body, key_recorded)
