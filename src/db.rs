@@ -112,7 +112,7 @@ pub type Warmup = for<'a> fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<()
 /// then keeps the statement prepared on that connection. In a release minute every
 /// connection of every instance meets the booking's statements at once, and a storm on
 /// instances just started took its seats about twice as slowly as the next one
-/// (bench/results/2026-12-06-epyc.md). Holding `size` transactions at once takes every
+/// (bench/results/2026-12-06-epyc.md; warmed, see 2026-12-06-epyc-2.md). Holding `size` transactions at once takes every
 /// connection of the pool, so none is warmed twice and none is missed.
 pub async fn warm(db: &DatabaseConnection, size: u32, warmup: Warmup) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {

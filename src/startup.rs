@@ -39,7 +39,8 @@ fn warm_main(txn: &DatabaseTransaction) -> BoxFuture<'_, Result<(), DbErr>> {
     Box::pin(open_days::warm_reads(txn))
 }
 
-/// ... and on the unflushed pool: the key's claim, the booking, the stored answer.
+/// ... and on the unflushed pool: the booking, and the batched claims and answers of the
+/// keys of other routes' requests.
 fn warm_unflushed(txn: &DatabaseTransaction) -> BoxFuture<'_, Result<(), DbErr>> {
     Box::pin(async move {
         idempotency::warm(txn).await?;

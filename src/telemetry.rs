@@ -40,13 +40,17 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
-/// Runs `fut` (spawned elsewhere) under the current request's id and span.
+/// Runs `fut` (spawned elsewhere) under the current request's id, if any, and span.
 pub fn in_this_request<F: std::future::Future>(
     fut: F,
 ) -> impl std::future::Future<Output = F::Output> {
+    use futures_util::future::Either;
     use tracing::Instrument;
-    let id = current_request_id().unwrap_or_default();
-    REQUEST_ID.scope(id, fut).in_current_span()
+    match current_request_id() {
+        Some(id) => Either::Left(REQUEST_ID.scope(id, fut)),
+        None => Either::Right(fut),
+    }
+    .in_current_span()
 }
 
 /// Installs the one subscriber of the process. Safe to call twice (the second is a no-op).
