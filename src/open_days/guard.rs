@@ -17,6 +17,11 @@
 //! here: their retry must replay their first answer (or say `already_reserved`), not claim
 //! the slot is full.
 //!
+//! The slot and its open day as an attempt read them are kept too (`slot_as_read`): the next
+//! attempt on the slot books with them at once, without reading either, and the booking's
+//! statement checks every value of them it relies on (`repo::book_at_once`), so a copy gone
+//! stale makes that attempt read afresh, never book on what changed.
+//!
 //! Seat tickets in Redis, refusing every loser as it arrives, were tried and measured worse
 //! at the tail (bench/results/2026-11-27.md): thousands of refusals queued on Redis ahead of
 //! the winners' own round trips, so the last bookings, and the p99, came later. Parked
@@ -42,7 +47,11 @@ use uuid::Uuid;
 
 use super::{domain::Visitor, dto::ReserveRequest};
 use crate::{
-    auth::resident_of_bearer, extract::buffer_body, state::AppState, telemetry::RouteLabel,
+    auth::resident_of_bearer,
+    entities::{open_day_slots, open_days},
+    extract::buffer_body,
+    state::AppState,
+    telemetry::RouteLabel,
 };
 
 /// How long a full slot is taken as full without asking the database again.
@@ -61,9 +70,13 @@ pub struct Found {
     pub holders: HashSet<Uuid>,
 }
 
+/// A slot and its open day, as one read found them.
+pub type SlotAsRead = (open_day_slots::Model, open_days::Model);
+
 pub struct StormGuard {
     concurrency: usize,
     events: Moka<Uuid, Arc<EventGate>>,
+    slots: Moka<Uuid, Arc<SlotAsRead>>,
 }
 
 struct EventGate {
@@ -95,7 +108,23 @@ impl StormGuard {
                 .max_capacity(10_000)
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
+            // Each holds its open day's description: a thousand slots booked in the last
+            // ten minutes on one instance is more than a district runs.
+            slots: Moka::builder()
+                .max_capacity(1_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
         }
+    }
+
+    /// The slot and its open day as an attempt on this instance last read them. They may
+    /// have changed since: only a statement that checks them may act on them.
+    pub async fn slot_as_read(&self, slot: Uuid) -> Option<Arc<SlotAsRead>> {
+        self.slots.get(&slot).await
+    }
+
+    pub async fn keep_as_read(&self, slot: open_day_slots::Model, open_day: open_days::Model) {
+        self.slots.insert(slot.id, Arc::new((slot, open_day))).await;
     }
 
     async fn gate(&self, open_day: Uuid) -> Arc<EventGate> {

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::domain::ReservationStatus as St;
+use super::domain::{EventStatus, NoShowPolicy, ReservationStatus as St};
 use crate::{
     entities::{
         open_day_slots::{self, Entity as Slots},
@@ -249,8 +249,13 @@ pub async fn find_by_code(
 /// its confirmation notice.
 pub struct Booking<'a> {
     pub reservation: Uuid,
-    pub open_day_id: Uuid,
-    pub slot_id: Uuid,
+    /// The slot and its open day as read before: the answer and the notice are built from
+    /// them, and the statement books only while they still hold what those show.
+    pub slot: &'a open_day_slots::Model,
+    pub event: &'a open_days::Model,
+    /// Checked in the statement, so a booking made with what an earlier attempt read needs
+    /// no read of the resident's no-shows.
+    pub no_shows: NoShowPolicy,
     pub resident_id: Uuid,
     pub party_size: i32,
     pub visitor_name_enc: String,
@@ -270,17 +275,34 @@ pub struct Booking<'a> {
 /// this process (in a release minute every booking of the slot queues on that lock, and a
 /// round trip then waits behind thousands of requests for a worker). It writes the rows
 /// `consent::record` and `notifications::enqueue` would, and the key's row
-/// `idempotency::service::record_answered` would. Whether the seats were taken: `false` when
-/// the slot is short of them (nothing written). A unique violation when the resident already
+/// `idempotency::service::record_answered` would. Whether the seats were taken: `false`, with
+/// nothing written, when the slot is short of them, when the slot or its open day no longer
+/// hold what the answer shows of them or no longer admit the booking (published, booking
+/// open, slot not ended, party not too large), or when the resident's no-shows suspend her. A unique violation when the resident already
 /// holds a reservation of the event, the code is in use there (`uq_reservations_code`) or
 /// the key is held (`idempotency::is_key_held`); nothing is written then either. Run it where
 /// commits do not wait for the flush, then `wait_durable` before answering.
 pub async fn book_at_once(db: &impl ConnectionTrait, b: Booking<'_>) -> Result<bool, DbErr> {
+    // The no-show rule of `NoShowPolicy::suspended_until`: some no-show within the suspension
+    // that ends a run of `limit` within the window.
     const SQL: &str = r#"
 WITH seat AS (
-    UPDATE open_day_slots SET taken = taken + $1
-    WHERE id = $2 AND taken + $1 <= capacity
-    RETURNING id
+    UPDATE open_day_slots s SET taken = s.taken + $1
+    FROM open_days e
+    WHERE s.id = $2 AND s.taken + $1 <= s.capacity AND s.ends_at > $10
+        AND s.open_day_id = $4 AND s.starts_at = $29 AND s.ends_at = $30
+        AND e.id = $4 AND e.status = $31 AND e.booking_opens_at <= $10
+        AND e.booking_closes_at > $10 AND e.max_party_size >= $1
+        AND e.title = $32 AND e.location = $33 AND e.cancel_cutoff_minutes = $34
+        AND NOT ($35 > 0 AND EXISTS (
+            SELECT 1 FROM reservations n
+            WHERE n.resident_id = $5 AND n.status = $36
+                AND n.no_show_at > $10 - make_interval(secs => $37)
+                AND (SELECT count(*) FROM reservations m
+                     WHERE m.resident_id = $5 AND m.status = $36
+                        AND m.no_show_at > n.no_show_at - make_interval(secs => $38)
+                        AND m.no_show_at <= n.no_show_at) >= $35))
+    RETURNING s.id
 ), booked AS (
     INSERT INTO reservations (id, open_day_id, slot_id, resident_id, active_resident_id,
         party_size, visitor_name_enc, phone_enc, verification_code, status, created_at,
@@ -305,9 +327,9 @@ SELECT id FROM booked"#;
     let (key, answer) = b.key.unzip();
     let mut values: Vec<sea_orm::Value> = vec![
         b.party_size.into(),
-        b.slot_id.into(),
+        b.slot.id.into(),
         b.reservation.into(),
-        b.open_day_id.into(),
+        b.event.id.into(),
         b.resident_id.into(),
         b.visitor_name_enc.into(),
         b.phone_enc.into(),
@@ -335,6 +357,19 @@ SELECT id FROM booked"#;
         answer.as_ref().and_then(|a| a.content_type.clone()).into(),
         answer.map(|a| a.body).into(),
     ]);
+    let (slot, event, policy) = (b.slot, b.event, b.no_shows);
+    values.extend([
+        slot.starts_at.into(),
+        slot.ends_at.into(),
+        EventStatus::Published.as_str().into(),
+        event.title.as_str().into(),
+        event.location.as_str().into(),
+        event.cancel_cutoff_minutes.into(),
+        i64::try_from(policy.limit).unwrap_or(i64::MAX).into(),
+        St::NoShow.as_str().into(),
+        policy.suspension.as_seconds_f64().into(),
+        policy.window.as_seconds_f64().into(),
+    ]);
     let booked = db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -359,6 +394,7 @@ pub async fn warm_reads(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 /// `db::warm`).
 pub async fn warm_booking(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     let none = Uuid::nil();
+    let now = Utc::now();
     let notice = crate::notifications::Notice {
         kind: crate::notifications::NoticeKind::BookingConfirmed,
         title: String::new(),
@@ -366,18 +402,48 @@ pub async fn warm_booking(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         page: None,
         data: std::collections::BTreeMap::new(),
     };
+    let slot = open_day_slots::Model {
+        id: none,
+        open_day_id: none,
+        starts_at: now,
+        ends_at: now,
+        capacity: 0,
+        taken: 0,
+    };
+    let event = open_days::Model {
+        id: none,
+        org_unit_id: none,
+        title: String::new(),
+        description: String::new(),
+        location: String::new(),
+        booking_opens_at: now,
+        booking_closes_at: now,
+        cancel_cutoff_minutes: 0,
+        max_party_size: 1,
+        eligibility: String::new(),
+        status: String::new(),
+        created_by: none,
+        created_at: now,
+        updated_at: now,
+    };
     book_at_once(
         db,
         Booking {
             reservation: none,
-            open_day_id: none,
-            slot_id: none,
+            slot: &slot,
+            event: &event,
+            // A limit, so the no-show subquery is planned and run too.
+            no_shows: NoShowPolicy {
+                limit: 1,
+                window: chrono::Duration::days(1),
+                suspension: chrono::Duration::days(1),
+            },
             resident_id: none,
             party_size: 1,
             visitor_name_enc: String::new(),
             phone_enc: String::new(),
             verification_code: "",
-            now: Utc::now(),
+            now,
             consent_purpose: "",
             notice_version: "",
             request_id: None,

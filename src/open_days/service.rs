@@ -634,6 +634,53 @@ pub enum Reserved {
     KeyHeld,
 }
 
+/// Whether `slot` of `event` admits the booking `req` at `now`, as far as they show: the
+/// party's size, or the refusal naming why not. Not the seats, nor the resident's no-shows.
+fn admit(
+    slot: &open_day_slots::Model,
+    event: &open_days::Model,
+    req: &ReserveRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<i32> {
+    if event.status == EventStatus::Draft.as_str() {
+        return Err(not_found());
+    }
+    if event.status == EventStatus::Cancelled.as_str() {
+        return Err(ApiError::conflict("open_day_cancelled", "该开放日已取消"));
+    }
+    if req.party_size < 1 {
+        return Err(invalid(vec![("party_size".into(), "人数至少为 1")]));
+    }
+    if req.party_size > i64::from(event.max_party_size) {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "party_too_large",
+            "party_size",
+            format!("每个预约最多 {} 人", event.max_party_size),
+        ));
+    }
+    match booking_phase(now, event.booking_opens_at, event.booking_closes_at) {
+        BookingPhase::NotOpen => {
+            return Err(ApiError::conflict(
+                "booking_not_open",
+                format!("预约将于 {} 开放", beijing(event.booking_opens_at)),
+            )
+            .with_extension(
+                "booking_opens_at",
+                serde_json::json!(event.booking_opens_at),
+            ));
+        }
+        BookingPhase::Closed => {
+            return Err(ApiError::conflict("booking_closed", "预约已截止"));
+        }
+        BookingPhase::Open => {}
+    }
+    if slot.ends_at <= now {
+        return Err(ApiError::conflict("slot_ended", "该时段已结束"));
+    }
+    Ok(i32::try_from(req.party_size).unwrap_or(i32::MAX))
+}
+
 /// A resident books seats in a slot (or joins its waitlist when asked to and it is full).
 /// `key`: the request's Idempotency-Key, to be recorded with the booking (see
 /// `idempotency::Deferred`).
@@ -646,14 +693,49 @@ pub async fn reserve(
     key: Option<&Deferred>,
 ) -> ApiResult<Reserved> {
     let db = &state.db;
-    // The rate limit (Redis), the slot and the resident's no-shows are asked at the same
-    // time: in a release minute every round trip before the seat is one more wait in a
-    // worker's queue of thousands.
     let resident = resident_id.to_string();
-    let now = Utc::now();
     let policy = policy(state);
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let mut limit_checked = false;
+    // A seat on PostgreSQL is first tried with the slot and its open day as an earlier attempt
+    // on this instance read them, without reading them or the resident's no-shows: the
+    // statement checks all of that itself. In a release minute each read before the seat is
+    // one more wait in a queue of thousands. Refused, the attempt reads what holds now, to
+    // book with that or to say why not.
+    let as_read = if postgres && !req.waitlist {
+        state.open_day_guard.slot_as_read(req.slot_id).await
+    } else {
+        None
+    };
+    if let Some(read) = as_read.filter(|read| read.1.id == open_day_id) {
+        rate_limit::check(state, Limit::Submission, &resident).await?;
+        limit_checked = true;
+        consent::require(req.consent)?;
+        let visitor = Visitor::parse(&req.visitor_name, &req.phone).map_err(invalid)?;
+        let (slot, event) = &*read;
+        if let Ok(party) = admit(slot, event, &req, Utc::now()) {
+            let seats = Seats {
+                event,
+                slot,
+                resident_id,
+                party,
+            };
+            if let Booked::Yes(reserved) = book_at_once(state, seats, &visitor, key, policy).await?
+            {
+                return Ok(reserved);
+            }
+        }
+    }
+    // The rate limit (Redis), the slot and the resident's no-shows are asked at the same
+    // time, for the same reason.
+    let now = Utc::now();
     let (limited, found, no_shows) = tokio::join!(
-        rate_limit::check(state, Limit::Submission, &resident),
+        async {
+            if limit_checked {
+                return Ok(());
+            }
+            rate_limit::check(state, Limit::Submission, &resident).await
+        },
         repo::find_slot_with_event(db, req.slot_id),
         repo::no_show_times(db, resident_id, now - policy.lookback()),
     );
@@ -676,43 +758,13 @@ pub async fn reserve(
             ));
         }
     };
-    if event.status == EventStatus::Draft.as_str() {
-        return Err(not_found());
+    if postgres {
+        state
+            .open_day_guard
+            .keep_as_read(slot.clone(), event.clone())
+            .await;
     }
-    if event.status == EventStatus::Cancelled.as_str() {
-        return Err(ApiError::conflict("open_day_cancelled", "该开放日已取消"));
-    }
-    if req.party_size < 1 {
-        return Err(invalid(vec![("party_size".into(), "人数至少为 1")]));
-    }
-    if req.party_size > i64::from(event.max_party_size) {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "party_too_large",
-            "party_size",
-            format!("每个预约最多 {} 人", event.max_party_size),
-        ));
-    }
-    let party = i32::try_from(req.party_size).unwrap_or(i32::MAX);
-    match booking_phase(now, event.booking_opens_at, event.booking_closes_at) {
-        BookingPhase::NotOpen => {
-            return Err(ApiError::conflict(
-                "booking_not_open",
-                format!("预约将于 {} 开放", beijing(event.booking_opens_at)),
-            )
-            .with_extension(
-                "booking_opens_at",
-                serde_json::json!(event.booking_opens_at),
-            ));
-        }
-        BookingPhase::Closed => {
-            return Err(ApiError::conflict("booking_closed", "预约已截止"));
-        }
-        BookingPhase::Open => {}
-    }
-    if slot.ends_at <= now {
-        return Err(ApiError::conflict("slot_ended", "该时段已结束"));
-    }
+    let party = admit(&slot, &event, &req, now)?;
     if let Some(lifts) = policy.suspended_until(&no_shows?, now) {
         return Err(ApiError::forbidden(
             "booking_suspended",
@@ -730,14 +782,22 @@ pub async fn reserve(
         let free = slot.capacity - slot.taken;
         return Err(short_of_seats(state, &event, slot.id, free, resident_id).await?);
     }
-    if !req.waitlist && db.get_database_backend() == DbBackend::Postgres {
+    if !req.waitlist && postgres {
         let booking = Seats {
             event: &event,
             slot: &slot,
             resident_id,
             party,
         };
-        return book_at_once(state, booking, &visitor, key).await;
+        return match book_at_once(state, booking, &visitor, key, policy).await? {
+            Booked::Yes(reserved) => Ok(reserved),
+            // Short of seats: fewer than `party` are free (the slot, the event and the
+            // no-shows were read a moment ago). Not read again for the count: that would be
+            // one more round trip before the refusals of everyone waiting.
+            Booked::No => {
+                Err(short_of_seats(state, &event, slot.id, party - 1, resident_id).await?)
+            }
+        };
     }
     let txn = db.begin().await?;
     crate::db::commit_without_flush(&txn).await?;
@@ -887,16 +947,26 @@ struct Seats<'a> {
     party: i32,
 }
 
+/// What a booking statement did.
+enum Booked {
+    Yes(Reserved),
+    /// Nothing written: the slot was short of seats, or no longer as read (see
+    /// `repo::book_at_once`).
+    No,
+}
+
 /// `reserve` for a seat now (not the waitlist) on PostgreSQL: one statement, see
 /// `repo::book_at_once`, which also records the request's Idempotency-Key with the answer:
-/// a winner of a release minute goes to the database three times (its reads, the booking,
-/// the flush), not five (a claim of its key first and its answer after).
+/// a winner of a release minute goes to the database twice (the booking, the flush) when an
+/// earlier attempt read the slot, three times when it reads it itself, not five (a claim of
+/// its key first and its answer after).
 async fn book_at_once(
     state: &AppState,
     seats: Seats<'_>,
     visitor: &Visitor,
     key: Option<&Deferred>,
-) -> ApiResult<Reserved> {
+    no_shows: NoShowPolicy,
+) -> ApiResult<Booked> {
     let Seats {
         event,
         slot,
@@ -936,8 +1006,9 @@ async fn book_at_once(
             &state.unflushed,
             repo::Booking {
                 reservation,
-                open_day_id: event.id,
-                slot_id: slot.id,
+                slot,
+                event,
+                no_shows,
                 resident_id,
                 party_size: party,
                 visitor_name_enc: visitor_name_enc.clone(),
@@ -955,19 +1026,14 @@ async fn book_at_once(
         match attempt {
             Ok(true) => {
                 booked(state, event).await?;
-                return Ok(Reserved::Created {
+                return Ok(Booked::Yes(Reserved::Created {
                     body,
                     key_recorded: key.is_some(),
-                });
+                }));
             }
-            Ok(false) => {
-                // Short of seats, nothing written: fewer than `party` are free. Not read again
-                // for the count: that would be one more round trip before the refusals of
-                // everyone waiting.
-                return Err(short_of_seats(state, event, slot.id, party - 1, resident_id).await?);
-            }
+            Ok(false) => return Ok(Booked::No),
             Err(e) if repo::is_code_clash(&e) => {}
-            Err(e) if idempotency::is_key_held(&e) => return Ok(Reserved::KeyHeld),
+            Err(e) if idempotency::is_key_held(&e) => return Ok(Booked::Yes(Reserved::KeyHeld)),
             Err(e) if is_unique_violation(&e) => return Err(already_reserved()),
             Err(e) => return Err(e.into()),
         }

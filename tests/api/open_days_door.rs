@@ -1,9 +1,10 @@
 //! At the door and after: check-ins, no-shows and suspension, reminders, the staff's visitor
 //! list and figures, and what account deletion does to reservations.
 
-use canyu::jobs::Tick;
+use canyu::{entities::reservations, jobs::Tick};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, StatusCode};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
@@ -199,6 +200,13 @@ async fn three_no_shows_suspend_booking_for_thirty_days() {
     assert_eq!(app.seats_taken(&slot_id(&next, 0)).await, 0);
     // B, who came, books as usual.
     app.booked(&b, &next, 0, 1).await;
+    // Asked again once others booked the slot (bookings then take seats without reading
+    // the slot or her no-shows first), she is refused all the same.
+    let res = app
+        .reserve(&a, &next, &reserve_body(&slot_id(&next, 0), 1))
+        .await;
+    assert_problem(res, StatusCode::FORBIDDEN, "booking_suspended").await;
+    assert_eq!(app.seats_taken(&slot_id(&next, 0)).await, 1);
 
     // The figures of one missed day: one booked, none came.
     let stats: Value = app
@@ -228,6 +236,74 @@ async fn with_the_limit_at_zero_nobody_is_suspended() {
     app.run_job("open_day_no_shows").await;
     let next = app.open_day(&staff, vec![slot(600, 60, 5)]).await;
     app.booked(&a, &next, 0, 1).await;
+    // And when she books with what another's booking read.
+    let b = app.login_resident("o-b").await;
+    let later = app.open_day(&staff, vec![slot(700, 60, 5)]).await;
+    app.booked(&b, &later, 0, 1).await;
+    app.booked(&a, &later, 0, 1).await;
+}
+
+/// Moves the no-show of reservation `r` (recorded when the job ran) to `at`.
+async fn no_show_at(app: &TestApp, r: &Value, at: DateTime<Utc>) {
+    let id: uuid::Uuid = id_of(r).parse().unwrap();
+    reservations::Entity::update_many()
+        .col_expr(reservations::Column::NoShowAt, Expr::value(at))
+        .filter(reservations::Column::Id.eq(id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn no_shows_spread_wider_than_the_window_or_long_lapsed_do_not_suspend() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    let a = app.login_resident("o-a").await;
+    let b = app.login_resident("o-b").await;
+    let mut missed = Vec::new();
+    for i in 0..3 {
+        missed.push(book_and_let_it_end(&app, &staff, &a, 3 - i).await);
+    }
+    assert_eq!(app.run_job("open_day_no_shows").await, Tick::Ran);
+    // Three no-shows within the 210 days that can matter (180-day window, 30-day
+    // suspension), a hundred days apart: never three within one window.
+    let now = Utc::now();
+    for (i, r) in missed.iter().enumerate() {
+        no_show_at(
+            &app,
+            r,
+            now - Duration::days(100 * i as i64) - Duration::hours(1),
+        )
+        .await;
+    }
+    // B books first each time: A's booking is then made with what B's read, and the
+    // booking's own statement judges her no-shows.
+    let next = app.open_day(&staff, vec![slot(600, 60, 5)]).await;
+    app.booked(&b, &next, 0, 1).await;
+    app.booked(&a, &next, 0, 1).await;
+
+    // Three within a week, the latest 31 days ago: the suspension has lapsed.
+    for (i, r) in missed.iter().enumerate() {
+        no_show_at(&app, r, now - Duration::days(31 + i as i64)).await;
+    }
+    let later = app.open_day(&staff, vec![slot(700, 60, 5)]).await;
+    app.booked(&b, &later, 0, 1).await;
+    app.booked(&a, &later, 0, 1).await;
+
+    // The latest 29 days ago: suspended until it is 30 days old.
+    for (i, r) in missed.iter().enumerate() {
+        no_show_at(&app, r, now - Duration::days(29 + i as i64)).await;
+    }
+    let third = app.open_day(&staff, vec![slot(800, 60, 5)]).await;
+    app.booked(&b, &third, 0, 1).await;
+    let res = app
+        .reserve(&a, &third, &reserve_body(&slot_id(&third, 0), 1))
+        .await;
+    let p = assert_problem(res, StatusCode::FORBIDDEN, "booking_suspended").await;
+    let lifts: DateTime<Utc> = p["lifts_at"].as_str().unwrap().parse().unwrap();
+    let hours = (lifts - now).num_hours();
+    assert!((23..=24).contains(&hours), "{lifts}");
+    assert_eq!(app.seats_taken(&slot_id(&third, 0)).await, 1);
 }
 
 #[tokio::test]

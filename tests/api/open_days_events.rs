@@ -1,11 +1,12 @@
 //! Open days as staff run them: create, update, publish, cancel; residents list and read them.
 
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
     helpers::{assert_problem, fields, spawn_app},
-    open_days_support::{event_body, id_of, slot, slot_id},
+    open_days_support::{event_body, id_of, reserve_body, slot, slot_id},
 };
 
 #[tokio::test]
@@ -252,6 +253,60 @@ async fn a_slot_capacity_cannot_drop_below_the_seats_taken() {
         )
         .await;
     assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "slot_unknown").await;
+}
+
+#[tokio::test]
+async fn a_booking_answers_the_open_day_as_it_is_now_after_staff_change_it() {
+    let app = spawn_app().await;
+    let staff = app.unit_staff().await;
+    let event = app.open_day(&staff, vec![slot(120, 60, 10)]).await;
+    let s0 = slot_id(&event, 0);
+    let path = format!("/api/v1/open-days/{}", id_of(&event));
+    // The first booking reads the slot and its open day; the next ones may book with what
+    // it read, without reading them again.
+    for who in ["o-a", "o-b"] {
+        let resident = app.login_resident(who).await;
+        app.booked(&resident, &event, 0, 1).await;
+    }
+
+    // Renamed, moved to another hall, and the slot an hour later.
+    let mut s = as_request(&event["slots"][0]);
+    let starts = Utc::now().trunc_subsecs(0) + Duration::minutes(180);
+    s["starts_at"] = json!(starts.to_rfc3339());
+    s["ends_at"] = json!((starts + Duration::minutes(60)).to_rfc3339());
+    let mut body = update_body(&event, vec![s]);
+    body["location"] = json!("新街口街道办事处二层会议室");
+    let res = app
+        .request(Method::PUT, &path, Some(&staff.access_token), Some(&body))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let c = app.login_resident("o-c").await;
+    let r = app.booked(&c, &event, 0, 1).await;
+    assert_eq!(r["open_day_title"], "新街口街道开放日（更新）");
+    assert_eq!(r["location"], "新街口街道办事处二层会议室");
+    let answered: DateTime<Utc> = r["slot"]["starts_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(answered, starts);
+    let notice = app.inbox(&c).await["items"][0]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(notice.contains("新街口街道开放日（更新）"), "{notice}");
+    assert_eq!(app.seats_taken(&s0).await, 3);
+
+    // Called off: the next attempt is refused and takes nothing.
+    let res = app
+        .post(
+            &format!("{path}/cancel"),
+            Some(&staff.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let taken = app.seats_taken(&s0).await;
+    let d = app.login_resident("o-d").await;
+    let res = app.reserve(&d, &event, &reserve_body(&s0, 1)).await;
+    assert_problem(res, StatusCode::CONFLICT, "open_day_cancelled").await;
+    assert_eq!(app.seats_taken(&s0).await, taken);
 }
 
 #[tokio::test]
