@@ -42,7 +42,7 @@ use actix_web::{
     web,
 };
 use moka::future::Cache as Moka;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::{domain::Visitor, dto::ReserveRequest};
@@ -70,6 +70,14 @@ pub struct Found {
     pub holders: HashSet<Uuid>,
 }
 
+/// An attempt's turn at the database, given by `storm_guard` to the handler (in the
+/// request's extensions). The booking gives it back once its seat is taken, before it waits
+/// for the flush: the next attempt's statement then runs while this one's commit reaches the
+/// disk. Dropped with the request otherwise.
+pub struct Turn {
+    _permit: OwnedSemaphorePermit,
+}
+
 /// A slot and its open day, as one read found them.
 pub type SlotAsRead = (open_day_slots::Model, open_days::Model);
 
@@ -80,7 +88,7 @@ pub struct StormGuard {
 }
 
 struct EventGate {
-    to_database: Semaphore,
+    to_database: Arc<Semaphore>,
     known: Mutex<Option<Known>>,
     /// Wakes every parked attempt when a slot is found full: handing the refusal down the
     /// semaphore's queue one permit at a time would wake them one after another, each
@@ -132,7 +140,7 @@ impl StormGuard {
         self.events
             .get_with(open_day, async move {
                 Arc::new(EventGate {
-                    to_database: Semaphore::new(permits),
+                    to_database: Arc::new(Semaphore::new(permits)),
                     known: Mutex::new(None),
                     found_full: Notify::new(),
                 })
@@ -271,7 +279,7 @@ pub async fn storm_guard(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let gate = state.open_day_guard.gate(attempt.open_day).await;
-    let _permit = loop {
+    let permit = loop {
         // Registered before the check, so news recorded between the two is not missed.
         let news = gate.found_full.notified();
         tokio::pin!(news);
@@ -281,7 +289,7 @@ pub async fn storm_guard(
             return Ok(refused(req));
         }
         tokio::select! {
-            permit = gate.to_database.acquire() => match permit {
+            permit = gate.to_database.clone().acquire_owned() => match permit {
                 Ok(permit) => break permit,
                 Err(_) => return Ok(next.call(req).await?.map_into_boxed_body()),
             },
@@ -292,6 +300,7 @@ pub async fn storm_guard(
     if gate.known_full(attempt.slot, attempt.party, attempt.resident) {
         return Ok(refused(req));
     }
+    req.extensions_mut().insert(Turn { _permit: permit });
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 

@@ -1,5 +1,5 @@
 use actix_web::{
-    HttpRequest, HttpResponse,
+    HttpMessage, HttpRequest, HttpResponse,
     http::{StatusCode, header},
     web,
 };
@@ -221,6 +221,7 @@ async fn reserve(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let key = idempotency::deferred(&req);
+    let turn = req.extensions_mut().remove::<super::guard::Turn>();
     // On the pools' runtime: in a release minute the HTTP workers are busy reading and
     // parking thousands of attempts, and each round trip of a winner would wait behind them
     // for its turn. The booking also completes when its client goes away meanwhile, its key
@@ -229,7 +230,7 @@ async fn reserve(
     let runtime = state.runtime.clone();
     let (open_day, body) = (id.into_inner(), body.into_inner());
     let booking = crate::telemetry::in_this_request(async move {
-        service::reserve(&state, who.id, open_day, body, key.as_ref()).await
+        service::reserve(&state, who.id, open_day, body, key.as_ref(), turn).await
     });
     let reserved = runtime
         .spawn(booking)

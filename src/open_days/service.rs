@@ -26,7 +26,9 @@ use super::{
         ReservationView, ReserveRequest, RevealVisitorRequest, RevealedVisitorValue, SlotStats,
         SlotTimes, SlotView, VisitorField, VisitorView,
     },
-    export, repo,
+    export,
+    guard::Turn,
+    repo,
 };
 use crate::{
     audit::{self, Action, Actor},
@@ -683,7 +685,8 @@ fn admit(
 
 /// A resident books seats in a slot (or joins its waitlist when asked to and it is full).
 /// `key`: the request's Idempotency-Key, to be recorded with the booking (see
-/// `idempotency::Deferred`).
+/// `idempotency::Deferred`); `turn`: the attempt's turn at the database, if the storm guard
+/// gave one, given back once the seat is taken.
 #[tracing::instrument(skip_all, fields(open_day = %open_day_id))]
 pub async fn reserve(
     state: &AppState,
@@ -691,6 +694,7 @@ pub async fn reserve(
     open_day_id: Uuid,
     req: ReserveRequest,
     key: Option<&Deferred>,
+    mut turn: Option<Turn>,
 ) -> ApiResult<Reserved> {
     let db = &state.db;
     let resident = resident_id.to_string();
@@ -720,8 +724,8 @@ pub async fn reserve(
                 resident_id,
                 party,
             };
-            if let Booked::Yes(reserved) = book_at_once(state, seats, &visitor, key, policy).await?
-            {
+            let booked = book_at_once(state, seats, &visitor, key, policy, &mut turn).await?;
+            if let Booked::Yes(reserved) = booked {
                 return Ok(reserved);
             }
         }
@@ -789,7 +793,7 @@ pub async fn reserve(
             resident_id,
             party,
         };
-        return match book_at_once(state, booking, &visitor, key, policy).await? {
+        return match book_at_once(state, booking, &visitor, key, policy, &mut turn).await? {
             Booked::Yes(reserved) => Ok(reserved),
             // Short of seats: fewer than `party` are free (the slot, the event and the
             // no-shows were read a moment ago). Not read again for the count: that would be
@@ -966,6 +970,7 @@ async fn book_at_once(
     visitor: &Visitor,
     key: Option<&Deferred>,
     no_shows: NoShowPolicy,
+    turn: &mut Option<Turn>,
 ) -> ApiResult<Booked> {
     let Seats {
         event,
@@ -1025,6 +1030,8 @@ async fn book_at_once(
         .await;
         match attempt {
             Ok(true) => {
+                // The seat is taken: the next attempt may go while this one waits for the disk.
+                turn.take();
                 booked(state, event).await?;
                 return Ok(Booked::Yes(Reserved::Created {
                     body,
