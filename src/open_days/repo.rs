@@ -278,10 +278,11 @@ pub struct Booking<'a> {
 /// `idempotency::service::record_answered` would. Whether the seats were taken: `false`, with
 /// nothing written, when the slot is short of them, when the slot or its open day no longer
 /// hold what the answer shows of them or no longer admit the booking (published, booking
-/// open, slot not ended, party not too large), or when the resident's no-shows suspend her. A unique violation when the resident already
-/// holds a reservation of the event, the code is in use there (`uq_reservations_code`) or
-/// the key is held (`idempotency::is_key_held`); nothing is written then either. Run it where
-/// commits do not wait for the flush, then `wait_durable` before answering.
+/// open, slot not ended, party not too large), or when the resident's no-shows suspend her.
+/// A unique violation when the resident already holds a reservation of the event, the code
+/// is in use there (`uq_reservations_code`) or the key is held
+/// (`idempotency::is_key_held`); nothing is written then either. Run it where commits do not
+/// wait for the flush, then `wait_durable` before answering.
 pub async fn book_at_once(db: &impl ConnectionTrait, b: Booking<'_>) -> Result<bool, DbErr> {
     // The no-show rule of `NoShowPolicy::suspended_until`: some no-show within the suspension
     // that ends a run of `limit` within the window.
@@ -432,7 +433,7 @@ pub async fn warm_booking(db: &impl ConnectionTrait) -> Result<(), DbErr> {
             reservation: none,
             slot: &slot,
             event: &event,
-            // A limit, so the no-show subquery is planned and run too.
+            // A limit, so the no-show subquery is planned too.
             no_shows: NoShowPolicy {
                 limit: 1,
                 window: chrono::Duration::days(1),
