@@ -136,19 +136,18 @@ async fn the_check_in_grace_is_configurable() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-/// Books a slot, then moves it into the past so it has ended.
-async fn book_and_let_it_end(
-    app: &TestApp,
-    staff: &Session,
-    who: &Session,
-    days_ago: i64,
-) -> Value {
-    let event = app.open_day(staff, vec![slot(120, 60, 5)]).await;
-    let r = app.booked(who, &event, 0, 1).await;
-    let end = Utc::now() - Duration::days(days_ago);
-    app.move_slot(&slot_id(&event, 0), end - Duration::hours(1), end)
-        .await;
-    r
+/// Three bookings of `who`, each on its own open day, whose slots ended three, two and one
+/// days ago: missed, once the no-show job runs.
+async fn three_missed(app: &TestApp, staff: &Session, who: &Session) -> Vec<Value> {
+    let mut missed = Vec::new();
+    for days_ago in (1..=3).rev() {
+        let event = app.open_day(staff, vec![slot(120, 60, 5)]).await;
+        missed.push(app.booked(who, &event, 0, 1).await);
+        let end = Utc::now() - Duration::days(days_ago);
+        app.move_slot(&slot_id(&event, 0), end - Duration::hours(1), end)
+            .await;
+    }
+    missed
 }
 
 #[tokio::test]
@@ -157,10 +156,7 @@ async fn three_no_shows_suspend_booking_for_thirty_days() {
     let staff = app.unit_staff().await;
     let a = app.login_resident("o-a").await;
     let b = app.login_resident("o-b").await;
-    let mut missed = Vec::new();
-    for i in 0..3 {
-        missed.push(book_and_let_it_end(&app, &staff, &a, 3 - i).await);
-    }
+    let missed = three_missed(&app, &staff, &a).await;
     // B came to theirs: checked in before the slot ended.
     let event_b = app.open_day(&staff, vec![slot(-10, 60, 5)]).await;
     let rb = app.booked(&b, &event_b, 0, 1).await;
@@ -230,9 +226,7 @@ async fn with_the_limit_at_zero_nobody_is_suspended() {
     let app = spawn_app_with(|s| s.open_day_no_show_limit = 0).await;
     let staff = app.unit_staff().await;
     let a = app.login_resident("o-a").await;
-    for i in 0..3 {
-        book_and_let_it_end(&app, &staff, &a, 3 - i).await;
-    }
+    three_missed(&app, &staff, &a).await;
     app.run_job("open_day_no_shows").await;
     let next = app.open_day(&staff, vec![slot(600, 60, 5)]).await;
     app.booked(&a, &next, 0, 1).await;
@@ -260,10 +254,7 @@ async fn no_shows_spread_wider_than_the_window_or_long_lapsed_do_not_suspend() {
     let staff = app.unit_staff().await;
     let a = app.login_resident("o-a").await;
     let b = app.login_resident("o-b").await;
-    let mut missed = Vec::new();
-    for i in 0..3 {
-        missed.push(book_and_let_it_end(&app, &staff, &a, 3 - i).await);
-    }
+    let missed = three_missed(&app, &staff, &a).await;
     assert_eq!(app.run_job("open_day_no_shows").await, Tick::Ran);
     // Three no-shows within the 210 days that can matter (180-day window, 30-day
     // suspension), a hundred days apart: never three within one window.
