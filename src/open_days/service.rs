@@ -797,7 +797,10 @@ pub async fn reserve(
             Booked::Yes(reserved) => Ok(reserved),
             // Short of seats: fewer than `party` are free (the slot, the event and the
             // no-shows were read a moment ago). Not read again for the count: that would be
-            // one more round trip before the refusals of everyone waiting.
+            // one more round trip before the refusals of everyone waiting. The statement also
+            // refuses when, in that moment, staff changed the open day or booking closed:
+            // such an attempt is refused as full too, and the storm guard takes the slot as
+            // full for up to a second (`KNOWN_FOR`); nothing is booked on what changed.
             Booked::No => {
                 Err(short_of_seats(state, &event, slot.id, party - 1, resident_id).await?)
             }
