@@ -175,12 +175,24 @@ sed 's/^/x/' "$WORK/storm_b.txt" >"$WORK/floor_b.txt"
 # writeback and a checkpoint do not land in the middle of either measurement.
 psql "$DB_URL" -qc CHECKPOINT
 sync
-./target/release/canyu-storm 127.0.0.1 /api/v1/storm-floor "$WORK/reserve.json" "$WORK/floor.json" \
-    "$PORT" "$WORK/floor_a.txt" "$PORT_B" "$WORK/floor_b.txt" || fail "storm client failed (floor)"
+# storm NAME PATH TOKENS_SUFFIX: one run of the storm client, with the machine's CPU sampled
+# meanwhile (bench/cpu.py): writes $WORK/NAME.json and sets CPU_<NAME>.
+storm() {
+    local name=$1 path=$2 tokens=$3 sampler
+    python3 bench/cpu.py snap "$WORK/$name-before.json"
+    python3 bench/cpu.py sample "$WORK/$name-samples.txt" &
+    sampler=$!
+    ./target/release/canyu-storm 127.0.0.1 "$path" "$WORK/reserve.json" "$WORK/$name.json" \
+        "$PORT" "$WORK/${tokens}_a.txt" "$PORT_B" "$WORK/${tokens}_b.txt" || fail "storm client failed ($name)"
+    kill "$sampler"; wait "$sampler" || true
+    python3 bench/cpu.py snap "$WORK/$name-after.json"
+    printf -v "CPU_$name" '%s' "$(python3 bench/cpu.py report "$WORK/$name-before.json" "$WORK/$name-after.json" \
+        "$WORK/$name-samples.txt" "$WORK/$name.json" "$PID_A" "$PID_B")"
+}
+storm floor /api/v1/storm-floor floor
 # The floor's 5,000 closed connections are torn down by the kernel before the storm starts.
 sleep 2
-./target/release/canyu-storm 127.0.0.1 "/api/v1/open-days/$OPEN_DAY/reservations" "$WORK/reserve.json" \
-    "$WORK/storm.json" "$PORT" "$WORK/storm_a.txt" "$PORT_B" "$WORK/storm_b.txt" || fail "storm client failed"
+storm storm "/api/v1/open-days/$OPEN_DAY/reservations" storm
 read -r FLOOR_P50 FLOOR_P99 < <(python3 - "$WORK/floor.json" <<'PY'
 import json, sys
 lat = sorted(json.load(open(sys.argv[1]))["latencies_ms"])
@@ -314,6 +326,7 @@ Machine: $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576
 | export CSV, $EXPORTED responses | $CSV_ROWS rows, $CSV_MB MB in $CSV_MS ms | | | streamed |
 | export XLSX, $EXPORTED responses | $XLSX_MB MB in $XLSX_MS ms | | | constant memory |
 | booking storm: $STORM_RESIDENTS residents at once on one $STORM_SEATS-seat slot, half through each of two instances | $STORM_OK confirmed ($DB_CONFIRMED confirmed rows, $DB_TAKEN seats taken in the database), $STORM_409 × 409, $STORM_5XX × 5xx, $STORM_NONE unanswered, $STORM_OTHER other; p50 $STORM_P50 ms, p99 $STORM_P99 ms, max $STORM_MAX ms (the 201s: p50 $WIN_P50 ms, last $WIN_MAX ms; the 409s: p50 $LOSE_P50 ms, p99 $LOSE_P99 ms); from the release of the first attempt, the client's last write at $WRITES_SPAN ms, the last seat answered at $SEAT_AT ms, the last refusal at $REFUSED_AT ms | same client, same connections, a route that does nothing: p50 $FLOOR_P50 ms, p99 $FLOOR_P99 ms (both run first, on a machine as quiet as at the start) | | exactly $STORM_SEATS, the rest 409, 0 5xx: **$STORM_VERDICT**; p99 < 300 ms: **$STORM_P99_VERDICT** |
+| where the storm's time went (bench/cpu.py) | storm: $CPU_storm | floor: $CPU_floor | | |
 | server memory (peak RSS over the whole run) | instance A $(( RSS_KB / 1024 )) MB after the load, $(( RSS_AFTER_KB / 1024 )) MB after both exports; instance B $(( RSS_B_KB / 1024 )) MB | | | < 100 MB each |
 | cold start to ready (migrated database) | instance A $READY_MS_A ms, instance B $READY_MS_B ms | | | < 1 s |
 MD

@@ -9,7 +9,10 @@
 //! answer is the end of the stream. Writes {"statuses": {code: n}, "latencies_ms": [...],
 //! "status_of_each": [...], "written_at_ms": [...]}: each attempt's status, and when its
 //! request was written, counted from the release of the first (on two shared cores the
-//! client takes a while to write them all). An attempt without an answer counts as status 0.
+//! client takes a while to write them all), and the wall-clock time of that release
+//! ("released_at_unix_ms"), to line the storm up with what else the machine recorded, and
+//! the client's own CPU time ("cpu_ticks": user, kernel). An attempt without an answer counts
+//! as status 0.
 //!
 //! In Rust rather than a script: on a 2-core machine the generator shares the cores with both
 //! instances, and an interpreter's own time per attempt would be measured as the service's.
@@ -17,7 +20,7 @@
 use std::{
     collections::BTreeMap,
     sync::{Arc, OnceLock},
-    time::Duration,
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use tokio::{
@@ -70,16 +73,25 @@ async fn main() -> Result<(), Failure> {
     let connecting = Arc::new(Semaphore::new(200));
     let go = Arc::new(Barrier::new(attempts.len()));
     let released = Arc::new(OnceLock::new());
+    let released_wall = Arc::new(OnceLock::new());
     let mut tasks = Vec::with_capacity(attempts.len());
     for (addr, request) in attempts {
-        let (connecting, go, released) = (connecting.clone(), go.clone(), released.clone());
+        let (connecting, go, released, released_wall) = (
+            connecting.clone(),
+            go.clone(),
+            released.clone(),
+            released_wall.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let stream = {
                 let _permit = connecting.acquire().await;
                 connect(&addr).await
             };
             go.wait().await;
-            let t0 = *released.get_or_init(Instant::now);
+            let t0 = *released.get_or_init(|| {
+                released_wall.get_or_init(SystemTime::now);
+                Instant::now()
+            });
             let Some(mut stream) = stream else {
                 return (0, 0.0, 0.0);
             };
@@ -110,9 +122,25 @@ async fn main() -> Result<(), Failure> {
         "latencies_ms": latencies,
         "status_of_each": each,
         "written_at_ms": written_at,
+        "released_at_unix_ms": released_wall
+            .get()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64() * 1000.0),
+        "cpu_ticks": own_cpu_ticks(),
     });
     std::fs::write(out, serde_json::to_vec(&report)?)?;
     Ok(())
+}
+
+/// This process's CPU time so far, [user, kernel] in clock ticks (Linux's /proc): the client
+/// shares the machine's cores with what it measures, and its share is reported beside theirs.
+fn own_cpu_ticks() -> Option<[u64; 2]> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let mut fields = stat
+        .get(stat.rfind(')')? + 2..)?
+        .split_whitespace()
+        .skip(11);
+    Some([fields.next()?.parse().ok()?, fields.next()?.parse().ok()?])
 }
 
 async fn connect(addr: &str) -> Option<TcpStream> {
