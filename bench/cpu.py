@@ -1,6 +1,7 @@
 """Where the machine's CPU went during a storm (bench/run.sh).
 
-  cpu.py sample OUT            every 10 ms until stopped: "unix_ms busy idle" (all cores, ticks)
+  cpu.py sample OUT            every 10 ms until stopped: "unix_ms busy idle steal" (all cores,
+                               ticks)
   cpu.py snap OUT              every process's CPU ticks, and the machine's, as JSON
   cpu.py report BEFORE AFTER SAMPLES STORM_JSON PID_A PID_B
                                one line: how busy the machine was from the storm's release
@@ -72,8 +73,8 @@ def report(before, after, samples, storm, pid_a, pid_b):
         if ds:
             busy += f" (and {100 * ds / (db + di + ds):.0f}% taken by the host)"
     # A process present at both snapshots counts its difference (a kernel worker renames
-    # itself with its work); one started in between counts whole; one gone by the end (the
-    # storm client) is counted by itself.
+    # itself with its work); one started in between counts whole; one gone by the end is lost
+    # (the storm client counts itself).
     used = {}
     for pid, (comm, ut, st) in a["processes"].items():
         was = b["processes"].get(pid)
@@ -86,7 +87,7 @@ def report(before, after, samples, storm, pid_a, pid_b):
     inst_user = sum(u for _, u, _ in inst)
     inst_sys = sum(k for _, _, k in inst)
     group = lambda name: sum(u + k for c, u, k in used.values() if c == name)
-    client_user, client_sys = d.get("cpu_ticks", [0, 0])
+    client_user, client_sys = d.get("cpu_ticks") or [0, 0]
     softirq = a["machine"]["softirq"] - b["machine"]["softirq"]
     total = a["machine"]["busy"] - b["machine"]["busy"]
     steal = a["machine"]["steal"] - b["machine"]["steal"]

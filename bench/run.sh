@@ -182,6 +182,7 @@ storm() {
     python3 bench/cpu.py snap "$WORK/$name-before.json"
     python3 bench/cpu.py sample "$WORK/$name-samples.txt" &
     sampler=$!
+    PIDS+=("$sampler")
     ./target/release/canyu-storm 127.0.0.1 "$path" "$WORK/reserve.json" "$WORK/$name.json" \
         "$PORT" "$WORK/${tokens}_a.txt" "$PORT_B" "$WORK/${tokens}_b.txt" || fail "storm client failed ($name)"
     kill "$sampler"; wait "$sampler" || true
