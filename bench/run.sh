@@ -47,7 +47,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((STORM_RESIDENTS + 1024)) ] \
     || { echo "BENCH FAILED: open-file limit $(ulimit -n) is too low for the storm" >&2; exit 1; }
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+SAMPLER=
+trap 'for p in "${PIDS[@]}" $SAMPLER; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 fail() { echo "BENCH FAILED: $*" >&2; exit 1; }
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; } || fail "cannot install $2"; }
@@ -178,14 +179,16 @@ sync
 # storm NAME PATH TOKENS_SUFFIX: one run of the storm client, with the machine's CPU sampled
 # meanwhile (bench/cpu.py): writes $WORK/NAME.json and sets CPU_<NAME>.
 storm() {
-    local name=$1 path=$2 tokens=$3 sampler
+    local name=$1 path=$2 tokens=$3
     python3 bench/cpu.py snap "$WORK/$name-before.json"
+    # Global, so that a failing bench stops it too; cleared once it has stopped, so that its
+    # pid is not killed again later.
     python3 bench/cpu.py sample "$WORK/$name-samples.txt" &
-    sampler=$!
-    PIDS+=("$sampler")
+    SAMPLER=$!
     ./target/release/canyu-storm 127.0.0.1 "$path" "$WORK/reserve.json" "$WORK/$name.json" \
         "$PORT" "$WORK/${tokens}_a.txt" "$PORT_B" "$WORK/${tokens}_b.txt" || fail "storm client failed ($name)"
-    kill "$sampler"; wait "$sampler" || true
+    kill "$SAMPLER"; wait "$SAMPLER" || true
+    SAMPLER=
     python3 bench/cpu.py snap "$WORK/$name-after.json"
     printf -v "CPU_$name" '%s' "$(python3 bench/cpu.py report "$WORK/$name-before.json" "$WORK/$name-after.json" \
         "$WORK/$name-samples.txt" "$WORK/$name.json" "$PID_A" "$PID_B")"

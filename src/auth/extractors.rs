@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     Role, repo,
-    tokens::{Claims, TokenKeys},
+    tokens::{self, Claims, TokenKeys},
 };
 use crate::{error::ApiError, state::AppState};
 
@@ -77,18 +77,14 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::unauthorized("token_missing", "请先登录"))?;
     // Not `to_str`, which checks byte by byte: a token is ASCII, and anything else in it
     // fails its verification all the same.
-    let value = std::str::from_utf8(value.as_bytes())
-        .map_err(|_| ApiError::unauthorized("token_invalid", "登录凭证无效，请重新登录"))?;
+    let value = std::str::from_utf8(value.as_bytes()).map_err(|_| tokens::invalid())?;
     match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
             Ok(token.trim())
         }
-        _ => Err(ApiError::unauthorized(
-            "token_invalid",
-            "登录凭证无效，请重新登录",
-        )),
+        _ => Err(tokens::invalid()),
     }
 }
 

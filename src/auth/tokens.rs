@@ -82,6 +82,11 @@ fn expired() -> ApiError {
     ApiError::unauthorized("token_expired", "登录已过期，请重新登录")
 }
 
+/// A bearer token that is not one of ours: malformed, altered, or signed otherwise.
+pub fn invalid() -> ApiError {
+    ApiError::unauthorized("token_invalid", "登录凭证无效，请重新登录")
+}
+
 impl TokenKeys {
     pub fn new(secret: &[u8], access_ttl_secs: u64) -> Self {
         let encoding = EncodingKey::from_secret(secret);
@@ -136,9 +141,7 @@ impl TokenKeys {
         let claims = match self.verified.get(token) {
             Some(claims) => claims,
             None => {
-                let claims = self.verify_signed(token).ok_or_else(|| {
-                    ApiError::unauthorized("token_invalid", "登录凭证无效，请重新登录")
-                })?;
+                let claims = self.verify_signed(token).ok_or_else(invalid)?;
                 self.verified.keep(token, &claims);
                 claims
             }
